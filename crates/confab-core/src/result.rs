@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data_extension::RowErrors;
 use crate::error_code::AsyncErrorCode;
+use crate::options::RequestType;
 
 /// `StatusCode` of one result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +48,12 @@ pub struct ObjectResult {
     pub result_subtype: Option<String>,
     /// Per-field problems of a data extension row.
     pub row_errors: Option<RowErrors>,
+    /// The request the result belongs to (asynchronous results only).
+    pub request_id: Option<String>,
+    /// The conversation the result belongs to (asynchronous results only).
+    pub conversation_id: Option<String>,
+    /// `Asynchronous` on asynchronous results; absent on synchronous ones.
+    pub request_type: Option<RequestType>,
 }
 
 impl ObjectResult {
@@ -62,6 +69,9 @@ impl ObjectResult {
             correlation_id: None,
             result_subtype: None,
             row_errors: None,
+            request_id: None,
+            conversation_id: None,
+            request_type: None,
         }
     }
 

@@ -1,0 +1,1 @@
+//! Turning a body element into a call.

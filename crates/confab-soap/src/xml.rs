@@ -1,0 +1,1 @@
+//! A small namespace-resolved element tree built with quick-xml.

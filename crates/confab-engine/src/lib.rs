@@ -1,14 +1,97 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The engine: what Confab does with a call once the caller is known.
+//!
+//! ```text
+//!  submit ─► classify (confab-core) ─┬─ synchronous ─► executor, in one store transaction
+//!                                    └─ asynchronous ─► store.enqueue (group commit) ─► receipt
+//!  worker ─► store.run_due ─► executor ─► results, in the same transaction
+//!  retrieve ─► store.read ─► filter, page, shape as nodes
+//! ```
+//!
+//! The engine knows neither HTTP nor XML: it takes the calls of
+//! `confab-core` and answers with its result types.
+
+pub mod clock;
+mod data_extensions;
+pub mod error;
+mod executor;
+mod retrieve;
+mod rows;
+mod submit;
+mod subscribers;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use confab_core::intake::IntakePolicy;
+use confab_store::Store;
+use tokio::sync::Notify;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::EngineError;
+pub use executor::ObjectExecutor;
+pub use submit::CallOutcome;
+pub use worker::WorkerHandle;
+
+/// Settings the engine runs with.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// The receipt checks' operator settings.
+    pub intake: IntakePolicy,
+    /// How often the worker looks for due work when nothing wakes it
+    /// (scheduled requests become due without anyone arriving).
+    pub poll_interval: Duration,
+    /// How many requests the worker runs per store transaction.
+    pub batch_size: usize,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            intake: IntakePolicy::default(),
+            poll_interval: Duration::from_millis(250),
+            batch_size: 64,
+        }
+    }
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// The engine, cheap to clone and share.
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    executor: Arc<ObjectExecutor>,
+    settings: Arc<EngineSettings>,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over `store`, reading time from `clock`.
+    pub fn new(store: Arc<dyn Store>, settings: EngineSettings, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            executor: Arc::new(ObjectExecutor),
+            settings: Arc::new(settings),
+            clock,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The store the engine works on.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 }

@@ -1,14 +1,99 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Durable storage for Confab: accounts, the request queue, conversations,
+//! results, and the objects calls act on.
+//!
+//! This crate is the only place that knows SQL. Its shape is two layers:
+//!
+//! - Primitive, backend-specific operations inside one transaction
+//!   ([`tx::ObjectTx`] for objects, [`tx::QueueTx`] for the queue and
+//!   results), implemented once per database ([`sqlite`]).
+//! - The queue's rules written once over those primitives: what happens when
+//!   a request arrives ([`intake`]) and when queued work runs ([`work`]).
+//!
+//! Callers see the [`Store`] facade. Every method blocks; the engine calls
+//! them from blocking threads. The SQLite backend funnels every write
+//! through one writer thread that commits many callers' work with one disk
+//! flush (group commit).
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod error;
+pub mod intake;
+pub mod model;
+pub mod sqlite;
+pub mod tx;
+pub mod work;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+use chrono::{DateTime, Utc};
+use confab_core::AccountId;
+use confab_core::call::ObjectCall;
+use confab_core::result::ObjectResult;
+
+pub use error::StoreError;
+pub use model::*;
+pub use tx::{Executor, ObjectTx, QueueTx, ReadTx};
+
+/// What the engine and the API need of storage.
+pub trait Store: Send + Sync + 'static {
+    /// Creates the first account and API client when the store holds none,
+    /// returning the client (with its secret) so it can be shown once.
+    fn bootstrap(&self) -> Result<Option<NewClient>, StoreError>;
+
+    /// Creates an account.
+    fn create_account(&self, name: &str) -> Result<AccountId, StoreError>;
+
+    /// Whether an account exists.
+    fn account_exists(&self, account: AccountId) -> Result<bool, StoreError>;
+
+    /// Creates an API client in `account`; the secret is returned once and
+    /// stored only as a hash.
+    fn create_client(&self, account: AccountId) -> Result<NewClient, StoreError>;
+
+    /// The account of a client whose id and secret match.
+    fn verify_client(&self, client_id: &str, secret: &str)
+    -> Result<Option<AccountId>, StoreError>;
+
+    /// Creates an API user for WS-Security in `account`.
+    fn create_user(
+        &self,
+        account: AccountId,
+        username: &str,
+        password: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The account of a user whose name and password match.
+    fn verify_user(&self, username: &str, password: &str) -> Result<Option<AccountId>, StoreError>;
+
+    /// The server's secret key for signing access tokens, created on first
+    /// use.
+    fn signing_key(&self) -> Result<Vec<u8>, StoreError>;
+
+    /// Stores an asynchronous call after the conversation checks. The answer
+    /// arrives only once the call is durable (or refused); it can be awaited
+    /// without tying up a thread, which is what keeps intake fast.
+    fn enqueue(&self, submission: Submission) -> Pending<IntakeOutcome>;
+
+    /// Runs queued work that is due at `now`, at most `limit` requests, each
+    /// with its object changes and results in one transaction. Returns the
+    /// requests that ran.
+    fn run_due(
+        &self,
+        executor: std::sync::Arc<dyn Executor>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<RanRequest>, StoreError>;
+
+    /// Runs a synchronous call in one transaction and returns its results.
+    fn run_now(
+        &self,
+        executor: std::sync::Arc<dyn Executor>,
+        account: AccountId,
+        call: ObjectCall,
+    ) -> Result<Vec<ObjectResult>, StoreError>;
+
+    /// Runs `read` against a consistent snapshot.
+    fn read(
+        &self,
+        read: &mut dyn FnMut(&mut dyn ReadTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// Saves where a paged Retrieve stopped, under the page's request id.
+    fn save_cursor(&self, cursor: RetrieveCursor) -> Result<(), StoreError>;
 }

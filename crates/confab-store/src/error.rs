@@ -1,0 +1,43 @@
+//! The error type of the storage layer.
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] rusqlite::Error),
+    /// The connection pool failed.
+    #[error("connection pool error")]
+    Pool(#[from] r2d2::Error),
+    /// A stored payload did not read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A unique key already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The thing named does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The transaction holding this work did not commit.
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
+    /// The writer thread is gone (the store is shutting down).
+    #[error("the store is shut down")]
+    Closed,
+    /// Creating the data directory or the database file failed.
+    #[error("open the database at {path}")]
+    Open {
+        /// The path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Corrupt(error.to_string())
+    }
+}

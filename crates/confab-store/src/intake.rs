@@ -1,0 +1,156 @@
+//! What happens, inside the writing transaction, when an asynchronous call
+//! arrives: the conversation checks of [`confab_core::conversation`] applied
+//! to what is stored, then the request written.
+//!
+//! A request that is refused here leaves nothing behind, except that a part
+//! which invalidates its conversation (200, 214) moves the conversation to
+//! `Error` and settles the parts already received as failed, so that each of
+//! them has a result that says why it never ran.
+
+use chrono::{DateTime, Utc};
+use confab_core::AccountId;
+use confab_core::AsyncErrorCode;
+use confab_core::conversation::{
+    ConversationSnapshot, ConversationState, PartDecision, check_collection, receive_part,
+};
+use confab_core::intake::ConversationPart;
+use confab_core::result::ObjectResult;
+
+use crate::error::StoreError;
+use crate::model::{IntakeOutcome, NewRequest, QueuedRequest, RequestState, Submission};
+use crate::tx::QueueTx;
+use crate::work::settle_unrun;
+
+/// Applies the conversation checks to `submission` and stores it.
+pub fn accept(tx: &mut dyn QueueTx, submission: &Submission) -> Result<IntakeOutcome, StoreError> {
+    let account = submission.account;
+    let now = submission.received_at;
+    let Some(part) = &submission.plan.part else {
+        insert(tx, submission, RequestState::Ready)?;
+        return Ok(IntakeOutcome::Queued);
+    };
+
+    let snapshot = match tx.conversation(account, &part.conversation_id)? {
+        Some(record) => Some(ConversationSnapshot {
+            state: record.state,
+            calls_in_conversation: record.calls_in_conversation,
+            received: tx.conversation_sequence_codes(account, &part.conversation_id)?,
+        }),
+        None => None,
+    };
+    let (starts, closes) = match receive_part(snapshot.as_ref(), part) {
+        PartDecision::Accept { starts, closes } => (starts, closes),
+        PartDecision::Reject { code, invalidates } => {
+            if invalidates {
+                invalidate(tx, account, &part.conversation_id, code, now)?;
+            }
+            return Ok(IntakeOutcome::Refused(code));
+        }
+    };
+
+    if starts {
+        tx.insert_conversation(
+            account,
+            &part.conversation_id,
+            part.calls_in_conversation,
+            now,
+        )?;
+    } else {
+        tx.touch_conversation(account, &part.conversation_id, now)?;
+    }
+    insert(tx, submission, RequestState::Waiting)?;
+    if closes {
+        if let Err(code) = close(tx, account, part, now)? {
+            return Ok(IntakeOutcome::Refused(code));
+        }
+    }
+    Ok(IntakeOutcome::Queued)
+}
+
+/// Writes the request row.
+fn insert(
+    tx: &mut dyn QueueTx,
+    submission: &Submission,
+    state: RequestState,
+) -> Result<(), StoreError> {
+    let plan = &submission.plan;
+    let request = QueuedRequest {
+        row_id: 0,
+        request_id: submission.request_id,
+        account: submission.account,
+        part: plan.part.clone(),
+        operation: submission.call.operation,
+        priority: plan.priority,
+        run_after: plan.scheduled_time.unwrap_or(submission.received_at),
+        expires_at: plan.expires_at,
+        state,
+    };
+    tx.insert_request(&NewRequest {
+        request,
+        call: &submission.call,
+    })
+}
+
+/// Closes a conversation whose last part just arrived: checks that exactly
+/// the parts `1..=N` are stored, then lets part 1 run.
+fn close(
+    tx: &mut dyn QueueTx,
+    account: AccountId,
+    part: &ConversationPart,
+    now: DateTime<Utc>,
+) -> Result<Result<(), AsyncErrorCode>, StoreError> {
+    let conversation_id = &part.conversation_id;
+    let stored = tx.conversation_sequence_codes(account, conversation_id)?;
+    if let Err(code) = check_collection(part.calls_in_conversation, &stored) {
+        invalidate(tx, account, conversation_id, code, now)?;
+        return Ok(Err(code));
+    }
+
+    tx.set_conversation_state(
+        account,
+        conversation_id,
+        ConversationState::Closed,
+        None,
+        now,
+    )?;
+    tx.set_next_sequence(account, conversation_id, 1)?;
+    let parts = tx.conversation_parts(account, conversation_id)?;
+    if let Some(first) = parts.iter().find(|queued| sequence_of(queued) == Some(1)) {
+        tx.set_request_state(first.row_id, RequestState::Ready, now)?;
+    }
+    Ok(Ok(()))
+}
+
+/// Moves a conversation to `Error` and settles every part that has not run
+/// as failed with `code`.
+pub fn invalidate(
+    tx: &mut dyn QueueTx,
+    account: AccountId,
+    conversation_id: &str,
+    code: AsyncErrorCode,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.set_conversation_state(
+        account,
+        conversation_id,
+        ConversationState::Error,
+        Some(code.number()),
+        now,
+    )?;
+    for queued in tx.conversation_parts(account, conversation_id)? {
+        if queued.state.is_final() {
+            continue;
+        }
+        let call = tx.request_call(queued.row_id)?;
+        let results = (0..call.objects.len())
+            .map(|ordinal| ObjectResult::async_error(ordinal as i32, code))
+            .collect();
+        settle_unrun(tx, &queued, &call, results, RequestState::Failed, now)?;
+    }
+    Ok(())
+}
+
+/// The sequence code of a queued conversation part.
+pub(crate) fn sequence_of(request: &QueuedRequest) -> Option<i32> {
+    request.part.as_ref().map(|part| part.sequence_code)
+}

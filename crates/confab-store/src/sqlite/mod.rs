@@ -1,0 +1,213 @@
+//! The embedded SQLite backend: one file under the data directory, one
+//! writer thread (see [`writer`]) and a small pool of reader connections.
+//!
+//! The file runs in WAL mode with `synchronous=FULL`, so a commit is on disk
+//! when it returns and readers never block the writer.
+
+mod accounts;
+mod db;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use confab_core::AccountId;
+use confab_core::call::ObjectCall;
+use confab_core::result::ObjectResult;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::StoreError;
+use crate::model::{IntakeOutcome, NewClient, Pending, RanRequest, RetrieveCursor, Submission};
+use crate::tx::{Executor, ReadTx};
+use crate::{Store, intake, work};
+use db::{Db, in_savepoint, millis};
+use writer::Writer;
+
+/// The schema, applied idempotently at every start.
+const SCHEMA: &str = include_str!("schema.sql");
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "confab.sqlite3";
+
+/// How many reader connections Retrieve may use at once.
+const READERS: u32 = 8;
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: Writer,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir` and starts its
+    /// writer.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: data_dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(open_error)?;
+        let path = data_dir.join(DATABASE_FILE);
+
+        let conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        let writer = Writer::start(conn).map_err(open_error)?;
+
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|conn| conn.busy_timeout(std::time::Duration::from_secs(5)));
+        let readers = r2d2::Pool::builder().max_size(READERS).build(manager)?;
+        Ok(Self {
+            writer,
+            readers,
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Store for SqliteStore {
+    fn bootstrap(&self) -> Result<Option<NewClient>, StoreError> {
+        self.writer.submit_blocking(accounts::bootstrap)
+    }
+
+    fn create_account(&self, name: &str) -> Result<AccountId, StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .submit_blocking(move |db| accounts::create_account(db, &name))
+    }
+
+    fn account_exists(&self, account: AccountId) -> Result<bool, StoreError> {
+        let conn = self.readers.get()?;
+        accounts::account_exists(&conn, account)
+    }
+
+    fn create_client(&self, account: AccountId) -> Result<NewClient, StoreError> {
+        self.writer
+            .submit_blocking(move |db| accounts::create_client(db, account))
+    }
+
+    fn verify_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let conn = self.readers.get()?;
+        accounts::verify_client(&conn, client_id, secret)
+    }
+
+    fn create_user(
+        &self,
+        account: AccountId,
+        username: &str,
+        password: &str,
+    ) -> Result<(), StoreError> {
+        let (username, password) = (username.to_owned(), password.to_owned());
+        self.writer
+            .submit_blocking(move |db| accounts::create_user(db, account, &username, &password))
+    }
+
+    fn verify_user(&self, username: &str, password: &str) -> Result<Option<AccountId>, StoreError> {
+        let conn = self.readers.get()?;
+        accounts::verify_user(&conn, username, password)
+    }
+
+    fn signing_key(&self) -> Result<Vec<u8>, StoreError> {
+        self.writer.submit_blocking(accounts::signing_key)
+    }
+
+    fn enqueue(&self, submission: Submission) -> Pending<IntakeOutcome> {
+        self.writer
+            .submit(move |db| intake::accept(db, &submission))
+    }
+
+    fn run_due(
+        &self,
+        executor: Arc<dyn Executor>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<RanRequest>, StoreError> {
+        self.writer.submit_blocking(move |db| {
+            let mut ran = Vec::new();
+            while ran.len() < limit {
+                // Each request in its own savepoint: a store failure in one
+                // leaves the ones before it committed.
+                let conn = db.conn;
+                let next = in_savepoint(conn, || {
+                    work::run_next(&mut Db { conn }, executor.as_ref(), now)
+                });
+                match next {
+                    Ok(Some(request)) => ran.push(request),
+                    Ok(None) => break,
+                    Err(error) if ran.is_empty() => return Err(error),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "a queued request failed to run; it stays queued");
+                        break;
+                    }
+                }
+            }
+            Ok(ran)
+        })
+    }
+
+    fn run_now(
+        &self,
+        executor: Arc<dyn Executor>,
+        account: AccountId,
+        call: ObjectCall,
+    ) -> Result<Vec<ObjectResult>, StoreError> {
+        self.writer
+            .submit_blocking(move |db| executor.execute(db, account, &call, Utc::now()))
+    }
+
+    fn read(
+        &self,
+        read: &mut dyn FnMut(&mut dyn ReadTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.readers.get()?;
+        // One read transaction gives every statement the same snapshot.
+        let tx = conn.transaction()?;
+        read(&mut Db { conn: &tx })?;
+        tx.finish()?;
+        Ok(())
+    }
+
+    fn save_cursor(&self, cursor: RetrieveCursor) -> Result<(), StoreError> {
+        self.writer.submit_blocking(move |db| {
+            db.conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO retrieve_cursors \
+                     (request_id, account_id, query, after_id, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(rusqlite::params![
+                    cursor.request_id,
+                    cursor.account.0,
+                    cursor.query,
+                    cursor.after_id,
+                    millis(cursor.created_at),
+                ])?;
+            Ok(())
+        })
+    }
+}

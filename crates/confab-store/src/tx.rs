@@ -1,0 +1,252 @@
+//! The primitive operations each database backend implements, inside one
+//! transaction.
+//!
+//! The queue's rules ([`crate::intake`], [`crate::work`]) and the engine's
+//! object logic are written against these traits, so a new backend only has
+//! to implement them to behave exactly like the others.
+
+use chrono::{DateTime, Utc};
+use confab_core::call::ObjectCall;
+use confab_core::conversation::ConversationState;
+use confab_core::data_extension::{DataExtension, RowValues};
+use confab_core::result::ObjectResult;
+use confab_core::subscriber::StoredSubscriber;
+use confab_core::{AccountId, RequestId};
+
+use crate::error::StoreError;
+use crate::model::{
+    ConversationRecord, NewRequest, QueuedRequest, RequestState, ResultItemRecord,
+    ResultMessageRecord, ResultScope, RetrieveCursor, StoredDataExtension, StoredResultItem,
+    StoredResultMessage, StoredRow, SubscriberRecord,
+};
+
+/// Reads that Retrieve needs. Every method is scoped to one account and
+/// returns rows in storage order after `after_id`, at most `limit`.
+pub trait ReadTx {
+    /// A data extension by `CustomerKey` or, failing that, by `Name`
+    /// (both without regard to case).
+    fn data_extension(
+        &mut self,
+        account: AccountId,
+        key_or_name: &str,
+    ) -> Result<Option<StoredDataExtension>, StoreError>;
+
+    /// Data extensions of the account.
+    fn data_extensions(
+        &mut self,
+        account: AccountId,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredDataExtension>, StoreError>;
+
+    /// Rows of a data extension.
+    fn rows(
+        &mut self,
+        data_extension_id: i64,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, StoreError>;
+
+    /// Subscribers of the account.
+    fn subscribers(
+        &mut self,
+        account: AccountId,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<SubscriberRecord>, StoreError>;
+
+    /// `ResultMessage`s of the account.
+    fn result_messages(
+        &mut self,
+        account: AccountId,
+        scope: &ResultScope,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredResultMessage>, StoreError>;
+
+    /// `ResultItem`s of the account.
+    fn result_items(
+        &mut self,
+        account: AccountId,
+        scope: &ResultScope,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredResultItem>, StoreError>;
+
+    /// A saved Retrieve cursor.
+    fn cursor(&mut self, request_id: &str) -> Result<Option<RetrieveCursor>, StoreError>;
+}
+
+/// What object operations need, inside a writing transaction.
+pub trait ObjectTx: ReadTx {
+    /// Stores a new data extension; `Conflict` when the key is taken.
+    fn insert_data_extension(
+        &mut self,
+        account: AccountId,
+        definition: &DataExtension,
+        now: DateTime<Utc>,
+    ) -> Result<StoredDataExtension, StoreError>;
+
+    /// Deletes a data extension and all its rows.
+    fn delete_data_extension(&mut self, data_extension_id: i64) -> Result<(), StoreError>;
+
+    /// Deletes every row of a data extension; returns how many.
+    fn clear_rows(&mut self, data_extension_id: i64) -> Result<usize, StoreError>;
+
+    /// A row by its primary key identity.
+    fn row_by_key(
+        &mut self,
+        data_extension_id: i64,
+        row_key: &str,
+    ) -> Result<Option<StoredRow>, StoreError>;
+
+    /// Stores a new row; `Conflict` when the key is taken.
+    fn insert_row(
+        &mut self,
+        data_extension_id: i64,
+        row_key: Option<&str>,
+        values: &RowValues,
+    ) -> Result<i64, StoreError>;
+
+    /// Replaces a row's values.
+    fn update_row(&mut self, row_id: i64, values: &RowValues) -> Result<(), StoreError>;
+
+    /// Deletes a row.
+    fn delete_row(&mut self, row_id: i64) -> Result<(), StoreError>;
+
+    /// A subscriber by key, without regard to case.
+    fn subscriber(
+        &mut self,
+        account: AccountId,
+        subscriber_key: &str,
+    ) -> Result<Option<SubscriberRecord>, StoreError>;
+
+    /// Stores a new subscriber; `Conflict` when the key is taken.
+    fn insert_subscriber(
+        &mut self,
+        account: AccountId,
+        subscriber: &StoredSubscriber,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+
+    /// Replaces a subscriber.
+    fn update_subscriber(
+        &mut self,
+        id: i64,
+        subscriber: &StoredSubscriber,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a subscriber.
+    fn delete_subscriber(&mut self, id: i64) -> Result<(), StoreError>;
+
+    /// The queue, for cancelling scheduled work from inside a call.
+    fn queue(&mut self) -> &mut dyn QueueTx;
+}
+
+/// What the queue needs, inside a writing transaction.
+pub trait QueueTx {
+    /// A conversation of the account.
+    fn conversation(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+    ) -> Result<Option<ConversationRecord>, StoreError>;
+
+    /// The sequence codes stored for a conversation.
+    fn conversation_sequence_codes(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+    ) -> Result<Vec<i32>, StoreError>;
+
+    /// Creates a conversation.
+    fn insert_conversation(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+        calls_in_conversation: i32,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Moves a conversation to `state`, recording the error that did it.
+    fn set_conversation_state(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+        state: ConversationState,
+        error_code: Option<i32>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Sets the sequence code that runs next.
+    fn set_next_sequence(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+        next_sequence: i32,
+    ) -> Result<(), StoreError>;
+
+    /// Records that a part arrived now.
+    fn touch_conversation(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a request.
+    fn insert_request(&mut self, request: &NewRequest<'_>) -> Result<(), StoreError>;
+
+    /// A request of the account by id.
+    fn request(
+        &mut self,
+        account: AccountId,
+        request_id: RequestId,
+    ) -> Result<Option<QueuedRequest>, StoreError>;
+
+    /// The call a request carries.
+    fn request_call(&mut self, row_id: i64) -> Result<ObjectCall, StoreError>;
+
+    /// Every part of a conversation, by sequence code.
+    fn conversation_parts(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+    ) -> Result<Vec<QueuedRequest>, StoreError>;
+
+    /// Moves a request to `state`.
+    fn set_request_state(
+        &mut self,
+        row_id: i64,
+        state: RequestState,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The next request to run: Ready, due by `now`, highest lane first,
+    /// then oldest.
+    fn next_due(&mut self, now: DateTime<Utc>) -> Result<Option<QueuedRequest>, StoreError>;
+
+    /// Stores a request's outcome.
+    fn insert_result_message(&mut self, message: &ResultMessageRecord) -> Result<(), StoreError>;
+
+    /// Stores the outcomes of a request's objects.
+    fn insert_result_items(&mut self, items: &[ResultItemRecord]) -> Result<(), StoreError>;
+
+    /// The objects, for the executor.
+    fn objects(&mut self) -> &mut dyn ObjectTx;
+}
+
+/// Runs the objects of a call against the store; the engine implements it.
+pub trait Executor: Send + Sync {
+    /// Runs every object of `call` and returns one result per object. An
+    /// `Err` means the store failed, not an object: the caller rolls back
+    /// and the call is tried again later.
+    fn execute(
+        &self,
+        tx: &mut dyn ObjectTx,
+        account: AccountId,
+        call: &ObjectCall,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ObjectResult>, StoreError>;
+}

@@ -1,14 +1,95 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The HTTP front of Confab: the token endpoints SDKs call, the SOAP
+//! endpoint, and the WSDL.
+//!
+//! This crate is the only place that knows HTTP. It authenticates the
+//! caller, hands the decoded call to the engine, and writes the engine's
+//! answer back through `confab-soap`.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `POST /v2/token` | OAuth 2 client credentials |
+//! | `POST /v1/requestToken` | the legacy token, with `legacyToken` on `?legacy=1` |
+//! | `GET /platform/v1/endpoints/soap` | SOAP endpoint discovery |
+//! | `POST /Service.asmx` (any case) | the SOAP API |
+//! | `GET /etframework.wsdl`, `GET /ETFrameworkFault.xsd` | Confab's WSDL |
+
+mod auth;
+mod soap;
+mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, Uri};
+use axum::routing::{get, post};
+use confab_engine::Engine;
+use tower_http::trace::TraceLayer;
+
+pub use token::{TokenKind, Tokens};
+
+/// The largest request body accepted. A request may carry up to 32,766
+/// objects, so the limit is generous.
+pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
+/// Settings of the HTTP front.
+#[derive(Debug, Clone, Default)]
+pub struct ApiSettings {
+    /// The base URL clients should use (`soap_instance_url` and the WSDL's
+    /// address). When unset, it is built from each request's `Host`.
+    pub public_url: Option<String>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    engine: Engine,
+    tokens: Arc<Tokens>,
+    users: Arc<auth::UserCache>,
+    settings: Arc<ApiSettings>,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
+}
+
+impl AppState {
+    /// State over `engine`, signing tokens with `signing_key`.
+    pub fn new(engine: Engine, signing_key: Vec<u8>, settings: ApiSettings) -> Self {
+        Self {
+            engine,
+            tokens: Arc::new(Tokens::new(signing_key)),
+            users: Arc::new(auth::UserCache::default()),
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// The base URL for a request, without a trailing slash.
+    fn base_url(&self, headers: &HeaderMap, uri: &Uri) -> String {
+        if let Some(url) = &self.settings.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .or_else(|| uri.authority().map(|authority| authority.as_str()))
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    }
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v2/token", post(auth::oauth2_token))
+        .route("/v1/requestToken", post(auth::legacy_token))
+        .route("/platform/v1/endpoints/soap", get(auth::soap_endpoint))
+        .fallback(soap::fallback)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }

@@ -181,6 +181,7 @@ pub fn check_collection(calls: i32, stored_sequence_codes: &[i32]) -> Result<(),
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -430,13 +430,12 @@ fn check_field_lengths(field: &mut FieldDefinition) -> Result<(), DefinitionErro
         problem: problem.to_owned(),
     };
     match field.field_type {
-        FieldType::Text => {
+        FieldType::Text
             if field
                 .max_length
-                .is_some_and(|length| length == 0 || length > MAX_TEXT_LENGTH)
-            {
-                return Err(bad("MaxLength must be between 1 and 4000"));
-            }
+                .is_some_and(|length| length == 0 || length > MAX_TEXT_LENGTH) =>
+        {
+            return Err(bad("MaxLength must be between 1 and 4000"));
         }
         FieldType::Decimal => {
             let precision = field.max_length.unwrap_or(18);
@@ -571,6 +570,7 @@ fn normalise_decimal(field: &FieldDefinition, text: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

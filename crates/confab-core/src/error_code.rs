@@ -180,6 +180,7 @@ impl AsyncErrorCode {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

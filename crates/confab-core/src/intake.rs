@@ -168,10 +168,10 @@ fn check_times(
     part: Option<&ConversationPart>,
     now: DateTime<Utc>,
 ) -> Result<(), AsyncErrorCode> {
-    if let Some(scheduled) = options.scheduled_time {
-        if scheduled > now + MAX_SCHEDULE_AHEAD {
-            return Err(AsyncErrorCode::ScheduledTimeTooFar);
-        }
+    if let Some(scheduled) = options.scheduled_time
+        && scheduled > now + MAX_SCHEDULE_AHEAD
+    {
+        return Err(AsyncErrorCode::ScheduledTimeTooFar);
     }
     let Some(expires) = options.request_expiration_time else {
         return Ok(());
@@ -205,6 +205,7 @@ fn check_callbacks(options: &RequestOptions, policy: &IntakePolicy) -> Result<()
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::options::AsyncResponse;

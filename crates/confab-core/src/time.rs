@@ -65,6 +65,7 @@ pub fn format_calendar_value(value: NaiveDateTime) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

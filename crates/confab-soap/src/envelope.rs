@@ -1,8 +1,36 @@
 //! Reading the envelope: version, action, credentials, body.
+//!
+//! [`decode_envelope`] takes a request apart in this order:
+//!
+//! ```text
+//! bytes ─ xml::parse ─> Envelope ── its namespace ─────────────> version
+//!                         ├─ Header, before or after Body
+//!                         │    ├─ fueloauth, oAuth, Security ─> credentials
+//!                         │    └─ MessageID ──────────────────> message_id
+//!                         └─ Body: exactly one request element ─┐
+//! SOAPAction header,                                            │
+//!   else wsa:Action in the Header,                              │
+//!   else action="..." in the content type ─> action ─ decode ───┴─> call
+//! ```
+//!
+//! Failures come in two kinds. What makes a message unreadable as a call at
+//! all (not XML, not a SOAP envelope, no Body, no action) fails
+//! [`decode_envelope`] itself. Anything wrong with the body is kept in
+//! [`Envelope::call`] instead, so that the caller is authenticated before it
+//! is told what is wrong with its request.
+//!
+//! Everything is found by namespace and local name, never by prefix
+//! (captures README item 5). The header entries Confab reads are matched by
+//! local name in any namespace, because clients disagree on theirs:
+//! `fueloauth` arrives in `http://exacttarget.com` or in none, `oAuthToken`
+//! in no namespace (spec §3).
 
 use confab_core::call::Call;
 
+use crate::decode::{canonical_action, decode_call};
 use crate::fault::Fault;
+use crate::xml::{self, Element};
+use crate::{SOAP11_NS, SOAP12_NS};
 
 /// The SOAP version of a request; the response uses the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +66,10 @@ pub struct Envelope {
     /// SOAP 1.1 or 1.2.
     pub version: SoapVersion,
     /// The operation name (`Create`, `Retrieve`, ...), from `SOAPAction`,
-    /// `wsa:Action` or the SOAP 1.2 content type's `action` parameter.
+    /// `wsa:Action` or the SOAP 1.2 content type's `action` parameter. A
+    /// partnerAPI operation is spelled canonically whatever case the client
+    /// used; any other name is kept as sent (and [`Envelope::call`] is a
+    /// fault).
     pub action: String,
     /// `wsa:MessageID`, echoed as `wsa:RelatesTo` in the response.
     pub message_id: Option<String>,
@@ -50,16 +81,603 @@ pub struct Envelope {
     pub call: Result<Call, Fault>,
 }
 
+impl SoapVersion {
+    /// The envelope namespace of this version.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Self::Soap11 => SOAP11_NS,
+            Self::Soap12 => SOAP12_NS,
+        }
+    }
+
+    /// The version a `Content-Type` header announces: `application/soap+xml`
+    /// is SOAP 1.2, anything else 1.1. The envelope decides for a request
+    /// that decodes; this is for answering one that does not.
+    pub fn from_content_type(content_type: Option<&str>) -> Self {
+        let media_type = content_type
+            .and_then(|value| value.split(';').next())
+            .map(str::trim)
+            .unwrap_or_default();
+        if media_type.eq_ignore_ascii_case("application/soap+xml") {
+            Self::Soap12
+        } else {
+            Self::Soap11
+        }
+    }
+}
+
 /// Reads a request.
 ///
-/// `content_type` and `soap_action` are the raw HTTP header values. Fails
-/// with a client fault when the bytes are not a SOAP envelope at all or no
-/// action can be found.
+/// `content_type` and `soap_action` are the raw HTTP header values, if the
+/// request had them.
+///
+/// # Errors
+///
+/// A client fault when the body is not UTF-8 XML, its root is not a SOAP
+/// 1.1 or 1.2 `Envelope`, the envelope has no `Body` (or two of `Header` or
+/// `Body`), or neither `SOAPAction`, a WS-Addressing `Action` header nor the
+/// content type names an operation.
 pub fn decode_envelope(
     body: &[u8],
     content_type: Option<&str>,
     soap_action: Option<&str>,
 ) -> Result<Envelope, Fault> {
-    let _ = (body, content_type, soap_action);
-    Err(Fault::client("SOAP decoding is not written yet"))
+    let root = xml::parse(body).map_err(|error| Fault::client(error.to_string()))?;
+    let version = envelope_version(&root)?;
+    let (header, body) = envelope_parts(&root, version)?;
+
+    let Some(action) = find_action(soap_action, header, content_type) else {
+        return Err(Fault::client(
+            "the request names no operation: send a SOAPAction header (for example \
+             SOAPAction: Create) or a WS-Addressing Action header",
+        ));
+    };
+    let action = canonical_action(&action).map_or(action, str::to_owned);
+
+    let message_id = header
+        .and_then(|header| header_entry(header, "MessageID"))
+        .map(|entry| entry.text.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    let credentials = header.map_or(Credentials::None, read_credentials);
+    let call = decode_body(&action, body);
+
+    Ok(Envelope {
+        version,
+        action,
+        message_id,
+        credentials,
+        call,
+    })
+}
+
+/// The SOAP version, from the namespace of the root `Envelope`.
+fn envelope_version(root: &Element) -> Result<SoapVersion, Fault> {
+    if root.is(SOAP11_NS, "Envelope") {
+        return Ok(SoapVersion::Soap11);
+    }
+    if root.is(SOAP12_NS, "Envelope") {
+        return Ok(SoapVersion::Soap12);
+    }
+
+    let message = if root.name.local == "Envelope" {
+        format!(
+            "the request is not a SOAP envelope: {} is in neither the SOAP 1.1 namespace \
+             {SOAP11_NS} nor the SOAP 1.2 namespace {SOAP12_NS}",
+            root.name
+        )
+    } else {
+        format!(
+            "the request is not a SOAP envelope: its root element is {} instead of Envelope",
+            root.name
+        )
+    };
+    Err(Fault::client(message))
+}
+
+/// Finds `Header` (optional) and `Body` among the envelope's children. They
+/// are looked for anywhere, since sfmc-sdk and fuelsdk-node put the header
+/// after the body (captures README item 4).
+fn envelope_parts(
+    root: &Element,
+    version: SoapVersion,
+) -> Result<(Option<&Element>, &Element), Fault> {
+    let namespace = version.namespace();
+    let mut header = None;
+    let mut body = None;
+    for child in &root.children {
+        let slot = if child.is(namespace, "Header") {
+            &mut header
+        } else if child.is(namespace, "Body") {
+            &mut body
+        } else {
+            continue;
+        };
+        if slot.replace(child).is_some() {
+            return Err(Fault::client(format!(
+                "the envelope holds more than one {}",
+                child.name.local
+            )));
+        }
+    }
+
+    match body {
+        Some(body) => Ok((header, body)),
+        None => Err(Fault::client(format!(
+            "the envelope has no Body in the namespace {namespace}"
+        ))),
+    }
+}
+
+/// The operation name: from `SOAPAction`, else from a WS-Addressing `Action`
+/// header entry, else from the `action` parameter a SOAP 1.2 content type
+/// may carry.
+fn find_action(
+    soap_action: Option<&str>,
+    header: Option<&Element>,
+    content_type: Option<&str>,
+) -> Option<String> {
+    let from_header = || {
+        header
+            .and_then(|header| header_entry(header, "Action"))
+            .and_then(|entry| action_name(&entry.text))
+    };
+    let from_content_type = || {
+        content_type
+            .and_then(content_type_action)
+            .and_then(action_name)
+    };
+
+    soap_action
+        .and_then(action_name)
+        .or_else(from_header)
+        .or_else(from_content_type)
+}
+
+/// The operation an action value names. Values arrive quoted (`"Create"`)
+/// or bare, and may be a URI whose last segment is the name. An empty value
+/// names nothing: SOAP 1.1 allows `SOAPAction: ""`.
+fn action_name(raw: &str) -> Option<String> {
+    let unquoted = unquote(raw);
+    let name = unquoted.rsplit('/').next().unwrap_or(unquoted).trim();
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// The `action` parameter of a content type such as
+/// `application/soap+xml; charset=utf-8; action="Create"`.
+fn content_type_action(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("action").then_some(value)
+    })
+}
+
+fn unquote(value: &str) -> &str {
+    let value = value.trim();
+    value
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(value)
+        .trim()
+}
+
+/// The credentials in the header, in order of preference: a `fueloauth`
+/// token, a legacy `oAuth/oAuthToken` (whose companion `*`/`*`
+/// UsernameToken means nothing, spec §3.3), a WS-Security UsernameToken.
+fn read_credentials(header: &Element) -> Credentials {
+    // Ruby's savon nests the token in a second fueloauth element, and
+    // some clients put it on its own indented line, hence the trimmed text
+    // of all descendants.
+    let access_token = local_children(header, "fueloauth")
+        .map(|entry| entry.deep_text().trim().to_owned())
+        .find(|token| !token.is_empty());
+    if let Some(token) = access_token {
+        return Credentials::AccessToken(token);
+    }
+
+    let legacy_token = local_children(header, "oAuth")
+        .flat_map(|entry| local_children(entry, "oAuthToken"))
+        .map(|token| token.deep_text().trim().to_owned())
+        .find(|token| !token.is_empty());
+    if let Some(token) = legacy_token {
+        return Credentials::LegacyToken(token);
+    }
+
+    local_children(header, "Security")
+        .flat_map(|security| local_children(security, "UsernameToken"))
+        .find_map(username_token)
+        .unwrap_or(Credentials::None)
+}
+
+/// Reads a `UsernameToken`. Its `Password` is taken as plain text whatever
+/// its `Type` attribute says; a digest simply fails to log in.
+fn username_token(token: &Element) -> Option<Credentials> {
+    let username = local_children(token, "Username")
+        .next()?
+        .text
+        .trim()
+        .to_owned();
+    if username.is_empty() {
+        return None;
+    }
+    let password = local_children(token, "Password")
+        .next()
+        .map(|password| password.text.clone())
+        .unwrap_or_default();
+    Some(Credentials::UsernameToken { username, password })
+}
+
+fn header_entry<'a>(header: &'a Element, local: &'a str) -> Option<&'a Element> {
+    local_children(header, local).next()
+}
+
+/// Children by local name in any namespace.
+fn local_children<'a>(
+    parent: &'a Element,
+    local: &'a str,
+) -> impl Iterator<Item = &'a Element> + 'a {
+    parent
+        .children
+        .iter()
+        .filter(move |child| child.name.local == local)
+}
+
+/// The call in the SOAP Body, which must hold exactly one element.
+fn decode_body(action: &str, body: &Element) -> Result<Call, Fault> {
+    match body.children.as_slice() {
+        [request] => decode_call(action, request),
+        [] => Err(Fault::client("the SOAP Body is empty")),
+        elements => Err(Fault::client(format!(
+            "the SOAP Body holds {} elements; Confab reads exactly one request element",
+            elements.len()
+        ))),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::fault::FaultKind;
+    use crate::{PARTNER_NS, XSI_NS};
+
+    const WSA_NS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
+    const WSSE_NS: &str =
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+    const PASSWORD_TEXT: &str = concat!(
+        "http://docs.oasis-open.org/wss/2004/01/",
+        "oasis-200401-wss-username-token-profile-1.0#PasswordText"
+    );
+    const VERSION_INFO: &str = concat!(
+        r#"<VersionInfoRequestMsg xmlns="http://exacttarget.com/wsdl/partnerAPI">"#,
+        "<IncludeVersionHistory>false</IncludeVersionHistory></VersionInfoRequestMsg>"
+    );
+
+    /// A SOAP 1.1 envelope with `header` entries (if any) and `body`.
+    fn soap11(header: &str, body: &str) -> String {
+        format!(
+            r#"<e:Envelope xmlns:e="{SOAP11_NS}" xmlns:xsi="{XSI_NS}"><e:Header>{header}</e:Header>
+               <e:Body>{body}</e:Body></e:Envelope>"#
+        )
+    }
+
+    fn decode(xml: &str, content_type: Option<&str>, action: Option<&str>) -> Envelope {
+        decode_envelope(xml.as_bytes(), content_type, action).unwrap()
+    }
+
+    fn credentials_of(header: &str) -> Credentials {
+        decode(&soap11(header, VERSION_INFO), None, Some("VersionInfo")).credentials
+    }
+
+    fn envelope_fault(xml: &[u8], action: Option<&str>) -> String {
+        let fault = decode_envelope(xml, Some("text/xml"), action).unwrap_err();
+        assert_eq!(fault.kind, FaultKind::Client);
+        fault.message
+    }
+
+    fn call_fault(envelope: &Envelope) -> String {
+        let fault = envelope.call.clone().unwrap_err();
+        assert_eq!(fault.kind, FaultKind::Client);
+        fault.message
+    }
+
+    #[test]
+    fn soap12_takes_the_action_from_ws_addressing_without_soap_action() {
+        let xml = format!(
+            r#"<s:Envelope xmlns:s="{SOAP12_NS}" xmlns:a="{WSA_NS}">
+                 <s:Header>
+                   <a:Action s:mustUnderstand="1">Retrieve</a:Action>
+                   <a:MessageID>urn:uuid:6f1c1e4a-1f55-4c1b-9d55-0e8e2a7d2c11</a:MessageID>
+                   <a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address>
+                     </a:ReplyTo>
+                   <fueloauth xmlns="http://exacttarget.com">TOKEN</fueloauth>
+                 </s:Header>
+                 <s:Body>
+                   <RetrieveRequestMsg xmlns="{PARTNER_NS}">
+                     <RetrieveRequest><ObjectType>Subscriber</ObjectType></RetrieveRequest>
+                   </RetrieveRequestMsg>
+                 </s:Body>
+               </s:Envelope>"#
+        );
+        let envelope = decode(&xml, Some("application/soap+xml; charset=utf-8"), None);
+
+        assert_eq!(envelope.version, SoapVersion::Soap12);
+        assert_eq!(envelope.action, "Retrieve");
+        assert_eq!(
+            envelope.message_id.as_deref(),
+            Some("urn:uuid:6f1c1e4a-1f55-4c1b-9d55-0e8e2a7d2c11")
+        );
+        assert_eq!(
+            envelope.credentials,
+            Credentials::AccessToken("TOKEN".into())
+        );
+        let Ok(Call::Retrieve(retrieve)) = envelope.call else {
+            panic!("not a Retrieve: {:?}", envelope.call);
+        };
+        assert_eq!(retrieve.object_type, "Subscriber");
+    }
+
+    #[test]
+    fn soap12_takes_the_action_from_the_content_type() {
+        let xml =
+            format!(r#"<Envelope xmlns="{SOAP12_NS}"><Body>{VERSION_INFO}</Body></Envelope>"#);
+        let content_type = "application/soap+xml; charset=utf-8; \
+                            action=\"http://exacttarget.com/wsdl/partnerAPI/VersionInfo\"";
+        let envelope = decode(&xml, Some(content_type), None);
+
+        assert_eq!(envelope.version, SoapVersion::Soap12);
+        assert_eq!(envelope.action, "VersionInfo");
+        assert_eq!(envelope.call, Ok(Call::VersionInfo));
+        assert_eq!(envelope.credentials, Credentials::None);
+    }
+
+    #[test]
+    fn soap_action_spellings_are_normalised() {
+        let xml = soap11("", VERSION_INFO);
+        for action in [
+            "VersionInfo",
+            "\"VersionInfo\"",
+            "  \"versioninfo\" ",
+            "VERSIONINFO",
+            "\"http://exacttarget.com/wsdl/partnerAPI/VersionInfo\"",
+        ] {
+            let envelope = decode(&xml, Some("text/xml"), Some(action));
+            assert_eq!(envelope.action, "VersionInfo", "{action}");
+            assert_eq!(envelope.call, Ok(Call::VersionInfo), "{action}");
+        }
+    }
+
+    #[test]
+    fn soap_action_comes_before_ws_addressing() {
+        let header = format!(r#"<a:Action xmlns:a="{WSA_NS}">Create</a:Action>"#);
+        let envelope = decode(&soap11(&header, VERSION_INFO), None, Some("VersionInfo"));
+        assert_eq!(envelope.action, "VersionInfo");
+
+        // An empty SOAPAction names nothing, so the header decides.
+        let envelope = decode(&soap11(&header, VERSION_INFO), None, Some("\"\""));
+        assert_eq!(envelope.action, "Create");
+        assert!(call_fault(&envelope).contains("the SOAP action is Create"));
+    }
+
+    #[test]
+    fn header_after_body_is_found() {
+        let xml = format!(
+            r#"<Envelope xmlns="{SOAP11_NS}">
+                 <Body>{VERSION_INFO}</Body>
+                 <Header><fueloauth xmlns="http://exacttarget.com">after</fueloauth></Header>
+               </Envelope>"#
+        );
+        let envelope = decode(&xml, Some("text/xml"), Some("VersionInfo"));
+        assert_eq!(
+            envelope.credentials,
+            Credentials::AccessToken("after".into())
+        );
+        assert_eq!(envelope.call, Ok(Call::VersionInfo));
+    }
+
+    #[test]
+    fn fueloauth_is_read_nested_padded_or_without_namespace() {
+        let nested = r#"<fueloauth xmlns="http://exacttarget.com"><fueloauth>NESTED</fueloauth>
+                        </fueloauth>"#;
+        let padded = "<h:fueloauth xmlns=\"http://exacttarget.com\" \
+                      xmlns:h=\"http://exacttarget.com\">\n      PADDED\n    </h:fueloauth>";
+        let bare = "<fueloauth>BARE</fueloauth>";
+        assert_eq!(
+            credentials_of(nested),
+            Credentials::AccessToken("NESTED".into())
+        );
+        assert_eq!(
+            credentials_of(padded),
+            Credentials::AccessToken("PADDED".into())
+        );
+        assert_eq!(
+            credentials_of(bare),
+            Credentials::AccessToken("BARE".into())
+        );
+    }
+
+    #[test]
+    fn legacy_token_wins_over_the_star_username_token() {
+        let header = format!(
+            r#"<wsse:Security xmlns:wsse="{WSSE_NS}" mustUnderstand="true"><wsse:UsernameToken>
+               <wsse:Username>*</wsse:Username><wsse:Password>*</wsse:Password></wsse:UsernameToken>
+               </wsse:Security><etns:oAuth xmlns:etns="http://exacttarget.com">
+               <oAuthToken>LEGACY</oAuthToken></etns:oAuth>"#
+        );
+        assert_eq!(
+            credentials_of(&header),
+            Credentials::LegacyToken("LEGACY".into())
+        );
+    }
+
+    #[test]
+    fn username_token_reads_a_cdata_password_whatever_its_type() {
+        let header = format!(
+            r#"<o:Security xmlns:o="{WSSE_NS}" s:mustUnderstand="1" xmlns:s="{SOAP11_NS}">
+                 <o:UsernameToken>
+                   <o:Username> api.user </o:Username>
+                   <o:Password><![CDATA[p<a>ss&word]]></o:Password>
+                 </o:UsernameToken>
+               </o:Security>"#
+        );
+        let expected = Credentials::UsernameToken {
+            username: "api.user".into(),
+            password: "p<a>ss&word".into(),
+        };
+        assert_eq!(credentials_of(&header), expected);
+
+        let typed = format!(
+            r#"<Security xmlns="{WSSE_NS}"><UsernameToken><Username>u</Username>
+               <Password Type="{PASSWORD_TEXT}">p</Password></UsernameToken></Security>"#
+        );
+        let expected = Credentials::UsernameToken {
+            username: "u".into(),
+            password: "p".into(),
+        };
+        assert_eq!(credentials_of(&typed), expected);
+    }
+
+    #[test]
+    fn no_header_means_no_credentials() {
+        let xml =
+            format!(r#"<Envelope xmlns="{SOAP11_NS}"><Body>{VERSION_INFO}</Body></Envelope>"#);
+        let envelope = decode(&xml, None, Some("VersionInfo"));
+        assert_eq!(envelope.credentials, Credentials::None);
+        assert_eq!(envelope.message_id, None);
+    }
+
+    #[test]
+    fn a_missing_action_fails_the_envelope() {
+        let xml = soap11("", VERSION_INFO);
+        let message = envelope_fault(xml.as_bytes(), None);
+        assert!(
+            message.starts_with("the request names no operation"),
+            "{message}"
+        );
+        assert_eq!(envelope_fault(xml.as_bytes(), Some(" \"\" ")), message);
+    }
+
+    #[test]
+    fn bytes_that_are_no_envelope_fail() {
+        let not_xml = envelope_fault(b"action=Create&token=abc", Some("Create"));
+        assert!(not_xml.contains("not well-formed XML"), "{not_xml}");
+
+        let empty = envelope_fault(b"", Some("Create"));
+        assert_eq!(empty, "the request body is empty");
+
+        let html = envelope_fault(b"<html><body/></html>", Some("Create"));
+        assert_eq!(
+            html,
+            "the request is not a SOAP envelope: its root element is html instead of Envelope"
+        );
+
+        let wrong_namespace = envelope_fault(br#"<Envelope xmlns="urn:x"/>"#, Some("Create"));
+        assert!(
+            wrong_namespace.contains("{urn:x}Envelope is in neither"),
+            "{wrong_namespace}"
+        );
+    }
+
+    #[test]
+    fn the_envelope_needs_one_body() {
+        let no_body = format!(r#"<Envelope xmlns="{SOAP11_NS}"><Header/></Envelope>"#);
+        let message = envelope_fault(no_body.as_bytes(), Some("Create"));
+        assert_eq!(
+            message,
+            format!("the envelope has no Body in the namespace {SOAP11_NS}")
+        );
+
+        // A Body in the other version's namespace is not this envelope's.
+        let mixed =
+            format!(r#"<Envelope xmlns="{SOAP11_NS}"><b:Body xmlns:b="{SOAP12_NS}"/></Envelope>"#);
+        assert!(envelope_fault(mixed.as_bytes(), Some("Create")).contains("has no Body"));
+
+        let two = format!(r#"<Envelope xmlns="{SOAP11_NS}"><Body/><Body/></Envelope>"#);
+        let message = envelope_fault(two.as_bytes(), Some("Create"));
+        assert_eq!(message, "the envelope holds more than one Body");
+    }
+
+    #[test]
+    fn the_body_must_hold_exactly_one_element() {
+        let empty = decode(&soap11("", "  "), None, Some("Create"));
+        assert_eq!(call_fault(&empty), "the SOAP Body is empty");
+
+        let two = decode(
+            &soap11("", &VERSION_INFO.repeat(2)),
+            None,
+            Some("VersionInfo"),
+        );
+        assert!(call_fault(&two).starts_with("the SOAP Body holds 2 elements"));
+    }
+
+    #[test]
+    fn action_and_body_must_agree() {
+        let retrieve = format!(r#"<RetrieveRequestMsg xmlns="{PARTNER_NS}"/>"#);
+        let envelope = decode(&soap11("", &retrieve), None, Some("Create"));
+        assert_eq!(envelope.action, "Create");
+        assert_eq!(
+            call_fault(&envelope),
+            "the SOAP action is Create but the body holds RetrieveRequestMsg; a Create call \
+             carries CreateRequest"
+        );
+    }
+
+    #[test]
+    fn the_body_element_must_be_a_partner_api_element() {
+        let foreign = r#"<CreateRequest xmlns="urn:other"/>"#;
+        let envelope = decode(&soap11("", foreign), None, Some("Create"));
+        assert_eq!(
+            call_fault(&envelope),
+            format!(
+                "the body element {{urn:other}}CreateRequest is not in the partnerAPI \
+                 namespace {PARTNER_NS}"
+            )
+        );
+    }
+
+    #[test]
+    fn unimplemented_operations_fault_after_credentials_are_read() {
+        let header = r#"<fueloauth xmlns="http://exacttarget.com">T</fueloauth>"#;
+        let query = format!(r#"<QueryRequestMsg xmlns="{PARTNER_NS}"/>"#);
+        let envelope = decode(&soap11(header, &query), None, Some("\"query\""));
+
+        assert_eq!(envelope.action, "Query");
+        assert_eq!(envelope.credentials, Credentials::AccessToken("T".into()));
+        assert_eq!(
+            call_fault(&envelope),
+            "Confab does not implement the Query operation"
+        );
+
+        for (action, element) in [
+            ("Describe", "DefinitionRequestMsg"),
+            ("Execute", "ExecuteRequestMsg"),
+            ("Configure", "ConfigureRequestMsg"),
+            ("Schedule", "ScheduleRequestMsg"),
+            ("Extract", "ExtractRequestMsg"),
+            ("GetSystemStatus", "SystemStatusRequestMsg"),
+        ] {
+            let body = format!(r#"<{element} xmlns="{PARTNER_NS}"/>"#);
+            let envelope = decode(&soap11("", &body), None, Some(action));
+            let expected = format!("Confab does not implement the {action} operation");
+            assert_eq!(call_fault(&envelope), expected);
+        }
+    }
+
+    #[test]
+    fn an_unknown_action_is_kept_and_refused() {
+        let envelope = decode(&soap11("", VERSION_INFO), None, Some("Frobnicate"));
+        assert_eq!(envelope.action, "Frobnicate");
+        assert_eq!(
+            call_fault(&envelope),
+            "'Frobnicate' is not an operation of the partnerAPI"
+        );
+    }
+
+    #[test]
+    fn the_content_type_tells_the_version_for_faults() {
+        let soap12 = Some("Application/SOAP+XML; charset=utf-8; action=\"Create\"");
+        assert_eq!(SoapVersion::from_content_type(soap12), SoapVersion::Soap12);
+        let soap11 = Some("text/xml; charset=utf-8");
+        assert_eq!(SoapVersion::from_content_type(soap11), SoapVersion::Soap11);
+        assert_eq!(SoapVersion::from_content_type(None), SoapVersion::Soap11);
+    }
 }

@@ -59,10 +59,8 @@ pub fn accept(tx: &mut dyn QueueTx, submission: &Submission) -> Result<IntakeOut
         tx.touch_conversation(account, &part.conversation_id, now)?;
     }
     insert(tx, submission, RequestState::Waiting)?;
-    if closes {
-        if let Err(code) = close(tx, account, part, now)? {
-            return Ok(IntakeOutcome::Refused(code));
-        }
+    if closes && let Err(code) = close(tx, account, part, now)? {
+        return Ok(IntakeOutcome::Refused(code));
     }
     Ok(IntakeOutcome::Queued)
 }

@@ -47,11 +47,11 @@ pub fn run_next(
     {
         return expire(tx, request, &call, now).map(Some);
     }
-    if let Some(part) = &request.part {
-        if part.sequence_code == 1 {
-            let state = ConversationState::Processing;
-            tx.set_conversation_state(request.account, &part.conversation_id, state, None, now)?;
-        }
+    if let Some(part) = &request.part
+        && part.sequence_code == 1
+    {
+        let state = ConversationState::Processing;
+        tx.set_conversation_state(request.account, &part.conversation_id, state, None, now)?;
     }
 
     let results = executor.execute(tx.objects(), request.account, &call, now)?;

@@ -1,3 +1,83 @@
-fn main() {
-    println!("Hello, world!");
+//! The `confab` command: runs the server and manages accounts, API clients
+//! and users.
+//!
+//! ```text
+//! confab serve                          # SQLite under ./confab-data, 127.0.0.1:8080
+//! confab clients create [--account MID] # prints a new client as JSON
+//! confab users create --account MID --username U --password P
+//! confab accounts create --name NAME
+//! ```
+
+mod cli;
+mod serve;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use confab_core::AccountId;
+use confab_store::Store;
+use confab_store::sqlite::SqliteStore;
+
+use cli::{AccountCommand, Cli, ClientCommand, Command, UserCommand};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    cli::init_tracing(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.data_dir, args),
+        Command::Clients {
+            command: ClientCommand::Create { account },
+        } => {
+            let store = open_store(&cli.data_dir)?;
+            let account = account_or_first(&store, account)?;
+            let client = store
+                .create_client(account)
+                .context("create the API client")?;
+            println!("{}", serde_json::to_string_pretty(&client)?);
+            Ok(())
+        }
+        Command::Users {
+            command:
+                UserCommand::Create {
+                    account,
+                    username,
+                    password,
+                },
+        } => {
+            let store = open_store(&cli.data_dir)?;
+            store
+                .create_user(AccountId(account), &username, &password)
+                .with_context(|| format!("create user {username} in account {account}"))?;
+            let created = serde_json::json!({ "username": username, "account_id": account });
+            println!("{}", serde_json::to_string_pretty(&created)?);
+            Ok(())
+        }
+        Command::Accounts {
+            command: AccountCommand::Create { name },
+        } => {
+            let store = open_store(&cli.data_dir)?;
+            let account = store.create_account(&name).context("create the account")?;
+            let created = serde_json::json!({ "account_id": account.0, "name": name });
+            println!("{}", serde_json::to_string_pretty(&created)?);
+            Ok(())
+        }
+    }
+}
+
+/// Opens the store in the data directory.
+pub(crate) fn open_store(data_dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
+    let store = SqliteStore::open(data_dir)
+        .with_context(|| format!("open the database in {}", data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// The account given, or the first one (created on first use).
+fn account_or_first(store: &SqliteStore, account: Option<i64>) -> anyhow::Result<AccountId> {
+    if let Some(account) = account {
+        return Ok(AccountId(account));
+    }
+    store.bootstrap().context("create the first account")?;
+    Ok(AccountId(confab_store::sqlite::FIRST_ACCOUNT_ID))
 }

@@ -18,7 +18,8 @@ use crate::sqlite::db::{Db, millis};
 
 /// Where account numbers start, so that MIDs look like the seven-digit
 /// numbers clients are used to.
-const FIRST_ACCOUNT_ID: i64 = 7_000_001;
+/// The MID of the first account.
+pub const FIRST_ACCOUNT_ID: i64 = 7_000_001;
 
 /// Random hex from the operating system's generator, by way of v4 UUIDs
 /// (each carries 122 random bits).
@@ -112,7 +113,7 @@ pub(crate) fn verify_client(
     let Some((digest, account)) = found else {
         return Ok(None);
     };
-    let matches = digest.as_bytes().len() == 64 && digest == secret_digest(secret);
+    let matches = digest.len() == 64 && digest == secret_digest(secret);
     Ok(matches.then_some(AccountId(account)))
 }
 

@@ -5,6 +5,7 @@
 //! when it returns and readers never block the writer.
 
 mod accounts;
+pub use accounts::FIRST_ACCOUNT_ID;
 mod db;
 mod writer;
 

@@ -1,0 +1,214 @@
+//! The SOAP endpoint and the WSDL, routed without regard to case because
+//! clients spell the path both ways (`/Service.asmx`, `/service.asmx`).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use confab_core::AccountId;
+use confab_core::call::{Call, ObjectCall};
+use confab_core::result::RetrieveStatus;
+use confab_engine::EngineError;
+use confab_soap::encode::{self, ResponseContext};
+use confab_soap::{Fault, SoapVersion, decode_envelope, wsdl};
+use tracing::{Instrument, error, info, info_span};
+
+use crate::AppState;
+use crate::auth::authenticate;
+
+/// Routes what the named routes do not match.
+pub(crate) async fn fallback(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_ascii_lowercase();
+    match (method, path.as_str()) {
+        (Method::POST, "/service.asmx") => soap_call(&state, &headers, &body).await,
+        (Method::GET, "/etframework.wsdl") => {
+            let base = state.base_url(&headers, &uri);
+            xml_document(wsdl::wsdl_document(&base))
+        }
+        (Method::GET, "/etframeworkfault.xsd") => xml_document(wsdl::fault_schema().to_owned()),
+        (Method::GET, "/service.asmx")
+            if uri.query().is_some_and(|q| q.eq_ignore_ascii_case("wsdl")) =>
+        {
+            let base = state.base_url(&headers, &uri);
+            xml_document(wsdl::wsdl_document(&base))
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            "no such resource on this Confab server\n",
+        )
+            .into_response(),
+    }
+}
+
+/// A static XML document.
+fn xml_document(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], text).into_response()
+}
+
+/// A header's value as text, looked up without regard to case (axum's
+/// header map already ignores case).
+fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// Answers one SOAP request.
+async fn soap_call(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
+    let content_type = header_text(headers, "content-type");
+    let soap_action = header_text(headers, "soapaction");
+    let envelope = match decode_envelope(body, content_type, soap_action) {
+        Ok(envelope) => envelope,
+        Err(fault) => {
+            let version = if content_type.is_some_and(|value| value.contains("soap+xml")) {
+                SoapVersion::Soap12
+            } else {
+                SoapVersion::Soap11
+            };
+            let context = ResponseContext {
+                version,
+                relates_to: None,
+                action: String::new(),
+            };
+            info!(fault = %fault.message, "unreadable SOAP request");
+            return fault_response(&context, &fault);
+        }
+    };
+
+    let context = ResponseContext {
+        version: envelope.version,
+        relates_to: envelope.message_id.clone(),
+        action: envelope.action.clone(),
+    };
+    let account = match authenticate(state, &envelope.credentials).await {
+        Ok(account) => account,
+        Err(fault) => {
+            info!(action = %envelope.action, fault = %fault.message, "SOAP request refused");
+            return fault_response(&context, &fault);
+        }
+    };
+    let call = match envelope.call {
+        Ok(call) => call,
+        Err(fault) => {
+            info!(action = %envelope.action, fault = %fault.message, "SOAP body refused");
+            return fault_response(&context, &fault);
+        }
+    };
+
+    let span = info_span!("soap", action = %envelope.action, account = account.0);
+    answer(state, &context, account, call)
+        .instrument(span)
+        .await
+}
+
+/// Runs a decoded call and writes its response.
+async fn answer(
+    state: &AppState,
+    context: &ResponseContext,
+    account: AccountId,
+    call: Call,
+) -> Response {
+    match call {
+        Call::Objects(call) => {
+            if let Err(fault) = check_account(account, &call) {
+                return fault_response(context, &fault);
+            }
+            let operation = call.operation;
+            match state.engine.submit(account, call).await {
+                Ok(outcome) => {
+                    let request_id = outcome.request_id.to_string();
+                    info!(%request_id, status = outcome.overall.as_str(), "call answered");
+                    let text = encode::object_response(
+                        context,
+                        operation,
+                        &outcome.results,
+                        &request_id,
+                        outcome.overall,
+                    );
+                    soap_response(context, StatusCode::OK, text)
+                }
+                Err(engine_error) => engine_fault(context, &engine_error),
+            }
+        }
+        Call::Retrieve(call) => {
+            if let Some(other) = call.client_ids.iter().find(|id| **id != account.0) {
+                let message = format!("the caller's account {account} cannot read account {other}");
+                return fault_response(context, &Fault::client(message));
+            }
+            match state.engine.retrieve(account, call).await {
+                Ok(outcome) => {
+                    let status = match &outcome.status {
+                        RetrieveStatus::Ok => "OK",
+                        RetrieveStatus::MoreDataAvailable => "MoreDataAvailable",
+                        RetrieveStatus::Error(_) => "Error",
+                    };
+                    info!(request_id = %outcome.request_id, status, results = outcome.results.len(), "retrieve answered");
+                    soap_response(
+                        context,
+                        StatusCode::OK,
+                        encode::retrieve_response(context, &outcome),
+                    )
+                }
+                Err(engine_error) => engine_fault(context, &engine_error),
+            }
+        }
+        Call::VersionInfo => {
+            let request_id = confab_core::RequestId::new_random().to_string();
+            soap_response(
+                context,
+                StatusCode::OK,
+                encode::version_info_response(context, &request_id),
+            )
+        }
+    }
+}
+
+/// Refuses a call that names another account than the caller's: a token or
+/// login acts in its own account only.
+fn check_account(account: AccountId, call: &ObjectCall) -> Result<(), Fault> {
+    let named = call.options.client_id.into_iter().chain(
+        call.objects
+            .iter()
+            .filter_map(|object| object.base().client_id),
+    );
+    for other in named {
+        if other != account.0 {
+            let message = format!("the caller's account {account} cannot act in account {other}");
+            return Err(Fault::client(message));
+        }
+    }
+    Ok(())
+}
+
+/// The fault for an engine failure; store failures are logged here, once.
+fn engine_fault(context: &ResponseContext, engine_error: &EngineError) -> Response {
+    let fault = match engine_error {
+        EngineError::BadRequest(message) => Fault::client(message.clone()),
+        other => {
+            error!(error = ?other, "call failed");
+            Fault::server("Confab could not process the call; nothing of it was stored")
+        }
+    };
+    fault_response(context, &fault)
+}
+
+/// A fault response.
+fn fault_response(context: &ResponseContext, fault: &Fault) -> Response {
+    let status = StatusCode::from_u16(encode::fault_status(fault))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    soap_response(context, status, encode::fault_response(context, fault))
+}
+
+/// A SOAP response in the request's version.
+fn soap_response(context: &ResponseContext, status: StatusCode, text: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, context.content_type())],
+        text,
+    )
+        .into_response()
+}

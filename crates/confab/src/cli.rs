@@ -1,0 +1,143 @@
+//! Command-line arguments and logging setup.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+/// Confab: the asynchronous layer of the Marketing Cloud SOAP API, self-hosted.
+#[derive(Debug, Parser)]
+#[command(name = "confab", version, about)]
+pub(crate) struct Cli {
+    /// Where the embedded database lives.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_DATA_DIR",
+        default_value = "./confab-data"
+    )]
+    pub(crate) data_dir: PathBuf,
+
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, global = true, env = "CONFAB_LOG_FORMAT", default_value = "text")]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// For people at a terminal.
+    Text,
+    /// For log collectors.
+    Json,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage API clients (client_id and client_secret for /v2/token).
+    Clients {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Manage API users (WS-Security UsernameToken logins).
+    Users {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage accounts (MIDs).
+    Accounts {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+/// Settings of `confab serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "CONFAB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+
+    /// The base URL clients reach this server at, used in token responses
+    /// and the WSDL. Defaults to http://<Host header of each request>.
+    #[arg(long, env = "CONFAB_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+
+    /// A host that callbacks may reach over plain HTTP (repeatable; comma
+    /// separated in the environment). All other callbacks must be HTTPS.
+    #[arg(
+        long = "allow-http-callback-host",
+        env = "CONFAB_ALLOW_HTTP_CALLBACK_HOSTS",
+        value_delimiter = ','
+    )]
+    pub(crate) plain_http_hosts: Vec<String>,
+
+    /// How often, in milliseconds, the worker looks for due work when
+    /// nothing wakes it.
+    #[arg(long, env = "CONFAB_POLL_INTERVAL_MS", default_value_t = 250)]
+    pub(crate) poll_interval_ms: u64,
+}
+
+/// `confab clients …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Create an API client and print it as JSON (the secret is shown only
+    /// here).
+    Create {
+        /// The account (MID) the client acts in; the first account if
+        /// omitted.
+        #[arg(long)]
+        account: Option<i64>,
+    },
+}
+
+/// `confab users …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create an API user for WS-Security logins.
+    Create {
+        /// The account (MID) the user acts in.
+        #[arg(long)]
+        account: i64,
+        /// The login name.
+        #[arg(long)]
+        username: String,
+        /// The password.
+        #[arg(long)]
+        password: String,
+    },
+}
+
+/// `confab accounts …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Create an account and print its MID as JSON.
+    Create {
+        /// A name for people.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Sets up logging: `RUST_LOG` if set, else info for Confab and warnings
+/// for everything else. Logs go to stderr so that commands can print JSON on
+/// stdout.
+pub(crate) fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("warn,confab=info,confab_api=info,confab_engine=info,confab_store=info")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,112 @@
+//! `confab serve`: open the store, start the worker, serve HTTP until told
+//! to stop.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use confab_api::{ApiSettings, AppState};
+use confab_core::intake::IntakePolicy;
+use confab_engine::{Engine, EngineSettings, SystemClock};
+use confab_store::Store;
+use tracing::info;
+
+use crate::cli::ServeArgs;
+use crate::open_store;
+
+/// Runs the server. The store is opened before the async runtime starts:
+/// its setup calls block, which async code must not do.
+pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    announce_first_client(store.as_ref())?;
+    let signing_key = store.signing_key().context("read the token signing key")?;
+    let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
+    runtime.block_on(serve(data_dir, args, store, signing_key))
+}
+
+/// Serves HTTP until a shutdown signal.
+async fn serve(
+    data_dir: &Path,
+    args: ServeArgs,
+    store: Arc<confab_store::sqlite::SqliteStore>,
+    signing_key: Vec<u8>,
+) -> anyhow::Result<()> {
+    let settings = EngineSettings {
+        intake: IntakePolicy {
+            plain_http_hosts: args.plain_http_hosts.clone(),
+        },
+        poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
+        ..EngineSettings::default()
+    };
+    let store: Arc<dyn Store> = store;
+    let engine = Engine::new(store, settings, Arc::new(SystemClock));
+    let worker = engine.start_worker();
+
+    let api = ApiSettings {
+        public_url: args.public_url.clone(),
+    };
+    let app = confab_api::router(AppState::new(engine, signing_key, api));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listen on {}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .context("read the listening address")?;
+    info!(%address, data_dir = %data_dir.display(), "confab is listening");
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serve HTTP")?;
+    info!("stopping the worker");
+    worker.stop().await;
+    info!("confab stopped");
+    Ok(())
+}
+
+/// On the first start, creates the first account and API client and prints
+/// the client's credentials: the only time the secret is shown.
+fn announce_first_client(store: &dyn Store) -> anyhow::Result<()> {
+    let Some(client) = store.bootstrap().context("create the first account")? else {
+        return Ok(());
+    };
+    let message = format!(
+        "First start: created account {account} and an API client.\n  \
+         client_id:     {id}\n  client_secret: {secret}\n\
+         The secret is not shown again; `confab clients create` makes more.",
+        account = client.account_id,
+        id = client.client_id,
+        secret = client.client_secret,
+    );
+    #[allow(
+        clippy::print_stdout,
+        reason = "the credentials are the command's output"
+    )]
+    {
+        println!("{message}");
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

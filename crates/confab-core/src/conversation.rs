@@ -88,8 +88,12 @@ pub struct ConversationSnapshot {
     pub state: Result<ConversationState, AsyncErrorCode>,
     /// `CallsInConversation` as the first part gave it.
     pub calls_in_conversation: i32,
-    /// The sequence codes received so far.
+    /// The sequence codes of the parts stored so far.
     pub received: Vec<i32>,
+    /// How many parts the conversation has counted in. Kept apart from
+    /// `received` so that a conversation whose stored parts disagree with its
+    /// own count is caught when it closes (201) instead of never closing.
+    pub received_count: i32,
 }
 
 /// What to do with an arriving part.
@@ -159,7 +163,7 @@ pub fn receive_part(
             invalidates: true,
         };
     }
-    let closes = existing.received.len() + 1 == existing.calls_in_conversation as usize;
+    let closes = existing.received_count + 1 >= existing.calls_in_conversation;
     PartDecision::Accept {
         starts: false,
         closes,
@@ -198,6 +202,7 @@ mod tests {
             state: Ok(ConversationState::Open),
             calls_in_conversation: calls,
             received: received.to_vec(),
+            received_count: received.len() as i32,
         }
     }
 
@@ -280,6 +285,7 @@ mod tests {
                 state,
                 calls_in_conversation: 2,
                 received: vec![1, 2],
+                received_count: 2,
             };
             assert_eq!(
                 receive_part(Some(&snapshot), &part(1, 2)),

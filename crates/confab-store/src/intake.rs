@@ -35,6 +35,7 @@ pub fn accept(tx: &mut dyn QueueTx, submission: &Submission) -> Result<IntakeOut
             state: record.state,
             calls_in_conversation: record.calls_in_conversation,
             received: tx.conversation_sequence_codes(account, &part.conversation_id)?,
+            received_count: record.received_count,
         }),
         None => None,
     };

@@ -134,6 +134,8 @@ pub struct ConversationRecord {
     pub state: Result<ConversationState, AsyncErrorCode>,
     /// `CallsInConversation` as the first part gave it.
     pub calls_in_conversation: i32,
+    /// How many parts have been accepted.
+    pub received_count: i32,
     /// The sequence code that runs next.
     pub next_sequence: i32,
     /// The error that stopped it, if any.

@@ -187,7 +187,7 @@ pub trait QueueTx {
         next_sequence: i32,
     ) -> Result<(), StoreError>;
 
-    /// Records that a part arrived now.
+    /// Records that a part arrived now and counts it in.
     fn touch_conversation(
         &mut self,
         account: AccountId,

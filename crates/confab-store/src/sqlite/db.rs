@@ -460,7 +460,8 @@ impl QueueTx for Db<'_> {
         conversation_id: &str,
     ) -> Result<Option<ConversationRecord>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT state, calls_in_conversation, next_sequence, error_code FROM conversations \
+            "SELECT state, calls_in_conversation, next_sequence, error_code, received_count \
+             FROM conversations \
              WHERE account_id = ?1 AND conversation_id = ?2",
         )?;
         let record = statement
@@ -471,6 +472,7 @@ impl QueueTx for Db<'_> {
                     calls_in_conversation: row.get(1)?,
                     next_sequence: row.get(2)?,
                     error_code: row.get(3)?,
+                    received_count: row.get(4)?,
                 })
             })
             .optional()?;
@@ -502,9 +504,15 @@ impl QueueTx for Db<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO conversations (account_id, conversation_id, calls_in_conversation, \
-                 state, first_part_at, last_part_at, updated_at) VALUES (?1, ?2, ?3, 'Open', ?4, ?4, ?4)",
+                 state, received_count, first_part_at, last_part_at, updated_at) \
+                 VALUES (?1, ?2, ?3, 'Open', 1, ?4, ?4, ?4)",
             )?
-            .execute(params![account.0, conversation_id, calls_in_conversation, millis(now)])?;
+            .execute(params![
+                account.0,
+                conversation_id,
+                calls_in_conversation,
+                millis(now)
+            ])?;
         Ok(())
     }
 
@@ -554,7 +562,8 @@ impl QueueTx for Db<'_> {
     ) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "UPDATE conversations SET last_part_at = ?3, updated_at = ?3 \
+                "UPDATE conversations SET last_part_at = ?3, updated_at = ?3, \
+                 received_count = received_count + 1 \
                  WHERE account_id = ?1 AND conversation_id = ?2",
             )?
             .execute(params![account.0, conversation_id, millis(now)])?;

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     conversation_id TEXT NOT NULL,
     calls_in_conversation INTEGER NOT NULL,
     state TEXT NOT NULL,
+    received_count INTEGER NOT NULL DEFAULT 0,
     next_sequence INTEGER NOT NULL DEFAULT 1,
     error_code INTEGER,
     first_part_at INTEGER NOT NULL,

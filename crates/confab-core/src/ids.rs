@@ -28,9 +28,11 @@ impl fmt::Display for AccountId {
 pub struct RequestId(pub Uuid);
 
 impl RequestId {
-    /// A fresh random request id.
+    /// A fresh request id. It is a version 7 UUID: random, but ordered by
+    /// creation time, so that the queue's index on request ids grows at its
+    /// end instead of being written all over.
     pub fn new_random() -> Self {
-        Self(Uuid::new_v4())
+        Self(Uuid::now_v7())
     }
 }
 

@@ -102,13 +102,7 @@ impl Engine {
     ) -> Result<CallOutcome, EngineError> {
         let objects = call.objects.len();
         let conversation_id = plan.part.as_ref().map(|part| part.conversation_id.clone());
-        let submission = Submission {
-            request_id,
-            account,
-            plan,
-            call,
-            received_at: self.clock.now(),
-        };
+        let submission = Submission::new(request_id, account, plan, &call, self.clock.now())?;
 
         match self.store.enqueue(submission).wait().await? {
             IntakeOutcome::Refused(code) => {

@@ -78,7 +78,7 @@ fn insert(
         request_id: submission.request_id,
         account: submission.account,
         part: plan.part.clone(),
-        operation: submission.call.operation,
+        operation: submission.operation,
         priority: plan.priority,
         run_after: plan.scheduled_time.unwrap_or(submission.received_at),
         expires_at: plan.expires_at,
@@ -86,7 +86,7 @@ fn insert(
     };
     tx.insert_request(&NewRequest {
         request,
-        call: &submission.call,
+        payload: &submission.payload,
     })
 }
 

@@ -31,8 +31,12 @@ pub struct Submission {
     pub account: AccountId,
     /// How to queue it.
     pub plan: AsyncPlan,
-    /// The call itself, replayed verbatim when it runs.
-    pub call: ObjectCall,
+    /// The operation, for reporting.
+    pub operation: Operation,
+    /// The call itself as JSON, replayed verbatim when it runs. Serialised
+    /// by the caller, so that the store's single writer does not spend its
+    /// time on it.
+    pub payload: String,
     /// When it arrived.
     pub received_at: DateTime<Utc>,
 }
@@ -123,8 +127,8 @@ pub struct QueuedRequest {
 pub struct NewRequest<'a> {
     /// The request's queue fields.
     pub request: QueuedRequest,
-    /// The call, stored as JSON.
-    pub call: &'a ObjectCall,
+    /// The call, as JSON.
+    pub payload: &'a str,
 }
 
 /// A conversation as stored.
@@ -295,6 +299,31 @@ pub struct StoredResultItem {
 #[derive(Debug)]
 pub struct Pending<T> {
     answer: Result<tokio::sync::oneshot::Receiver<Result<T, crate::StoreError>>, crate::StoreError>,
+}
+
+impl Submission {
+    /// A submission of `call`, serialising it for storage.
+    ///
+    /// # Errors
+    ///
+    /// When the call cannot be serialised, which would be a bug.
+    pub fn new(
+        request_id: RequestId,
+        account: AccountId,
+        plan: AsyncPlan,
+        call: &ObjectCall,
+        received_at: DateTime<Utc>,
+    ) -> Result<Self, crate::StoreError> {
+        let payload = serde_json::to_string(call)?;
+        Ok(Self {
+            request_id,
+            account,
+            plan,
+            operation: call.operation,
+            payload,
+            received_at,
+        })
+    }
 }
 
 impl<T> Pending<T> {

@@ -572,7 +572,7 @@ impl QueueTx for Db<'_> {
 
     fn insert_request(&mut self, new: &NewRequest<'_>) -> Result<(), StoreError> {
         let request = &new.request;
-        let payload = serde_json::to_string(new.call)?;
+        let payload = new.payload;
         let part = request.part.as_ref();
         self.conn
             .prepare_cached(

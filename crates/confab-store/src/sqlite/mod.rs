@@ -5,6 +5,7 @@
 //! when it returns and readers never block the writer.
 
 mod accounts;
+mod checkpoint;
 pub use accounts::FIRST_ACCOUNT_ID;
 mod db;
 mod writer;
@@ -41,6 +42,7 @@ pub struct SqliteStore {
     writer: Writer,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -66,18 +68,27 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        tune(&conn)?;
+        // Checkpoints run on their own thread (see `checkpoint`), so that the
+        // writer never stops to copy the log back into the database.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         let writer = Writer::start(conn).map_err(open_error)?;
+        let checkpointer = checkpoint::start(&path).map_err(open_error)?;
 
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|conn| conn.busy_timeout(std::time::Duration::from_secs(5)));
+            .with_init(|conn| {
+                tune(conn)?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))
+            });
         let readers = r2d2::Pool::builder().max_size(READERS).build(manager)?;
         Ok(Self {
             writer,
             readers,
             path,
+            _checkpointer: checkpointer,
         })
     }
 
@@ -85,6 +96,15 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Settings every connection gets: savepoint journals in memory rather than
+/// temporary files, a larger page cache, and reads through a memory map.
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -64 * 1024)?;
+    conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+    Ok(())
 }
 
 impl Store for SqliteStore {

@@ -24,7 +24,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
 use confab_engine::Engine;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub use token::{TokenKind, Tokens};
 
@@ -90,6 +90,12 @@ pub fn router(state: AppState) -> Router {
         .route("/platform/v1/endpoints/soap", get(auth::soap_endpoint))
         .fallback(soap::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // Every SOAP fault is an HTTP 500, as SOAP 1.1 over HTTP requires;
+            // most are the caller's mistake, so they must not log at ERROR.
+            // Confab logs each refusal itself at the level it deserves.
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }

@@ -25,19 +25,19 @@ pub(crate) async fn fallback(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_ascii_lowercase();
-    match (method, path.as_str()) {
-        (Method::POST, "/service.asmx") => soap_call(&state, &headers, &body).await,
-        (Method::GET, "/etframework.wsdl") => {
-            let base = state.base_url(&headers, &uri);
-            xml_document(wsdl::wsdl_document(&base))
+    let readable = method == Method::GET || method == Method::HEAD;
+    let asks_wsdl = uri
+        .query()
+        .is_some_and(|query| query.eq_ignore_ascii_case("wsdl"));
+    match path.as_str() {
+        "/service.asmx" if method == Method::POST => soap_call(&state, &headers, &body).await,
+        "/etframework.wsdl" if readable => {
+            xml_document(wsdl::wsdl_document(&state.base_url(&headers, &uri)))
         }
-        (Method::GET, "/etframeworkfault.xsd") => xml_document(wsdl::fault_schema().to_owned()),
-        (Method::GET, "/service.asmx")
-            if uri.query().is_some_and(|q| q.eq_ignore_ascii_case("wsdl")) =>
-        {
-            let base = state.base_url(&headers, &uri);
-            xml_document(wsdl::wsdl_document(&base))
+        "/service.asmx" if readable && asks_wsdl => {
+            xml_document(wsdl::wsdl_document(&state.base_url(&headers, &uri)))
         }
+        "/etframeworkfault.xsd" if readable => xml_document(wsdl::fault_schema().to_owned()),
         _ => (
             StatusCode::NOT_FOUND,
             "no such resource on this Confab server\n",
@@ -46,9 +46,17 @@ pub(crate) async fn fallback(
     }
 }
 
-/// A static XML document.
+/// When Confab's WSDL last changed. FuelSDK-Python sends HEAD and compares
+/// this header to decide whether to download the WSDL again.
+const WSDL_LAST_MODIFIED: &str = "Tue, 01 Dec 2026 00:00:00 GMT";
+
+/// A static XML document (axum leaves the body out for HEAD).
 fn xml_document(text: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], text).into_response()
+    let headers = [
+        (header::CONTENT_TYPE, "text/xml; charset=utf-8"),
+        (header::LAST_MODIFIED, WSDL_LAST_MODIFIED),
+    ];
+    (headers, text).into_response()
 }
 
 /// A header's value as text, looked up without regard to case (axum's

@@ -61,8 +61,10 @@ pub struct ObjectCall {
     /// The call's options; defaults when the client sent none.
     pub options: RequestOptions,
     /// `Perform`'s `Action`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     /// The objects (`Objects`, or `Definitions/Definition` for Perform).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<ApiObject>,
 }
 
@@ -72,14 +74,19 @@ pub struct RetrieveCall {
     /// `ObjectType`, e.g. `ResultItem` or `DataExtensionObject[Orders]`.
     pub object_type: String,
     /// `Properties`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<String>,
     /// `Filter`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Filter>,
     /// `ContinueRequest`: the RequestID of the page before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continue_request: Option<String>,
     /// `Options/BatchSize`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<i32>,
     /// `ClientIDs/ID`: accounts the caller asks about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_ids: Vec<i64>,
 }
 

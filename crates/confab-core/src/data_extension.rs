@@ -101,14 +101,17 @@ pub struct FieldDefinition {
     /// The column type; `Text` when the caller gives none.
     pub field_type: FieldType,
     /// The length limit (Text) or the precision (Decimal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
     /// Digits after the point (Decimal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<u32>,
     /// Whether the column is part of the primary key.
     pub is_primary_key: bool,
     /// Whether every row needs a value.
     pub is_required: bool,
     /// The value a row gets when it gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
 }
 
@@ -118,12 +121,15 @@ pub struct DataExtension {
     /// The common properties; `CustomerKey` is the key callers use.
     pub base: ObjectBase,
     /// The display name, also usable as a key in Retrieve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// A description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Whether the data extension can be sent to.
     pub is_sendable: bool,
     /// The columns, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldDefinition>,
 }
 
@@ -133,6 +139,7 @@ pub struct Property {
     /// The field name.
     pub name: String,
     /// The value as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
@@ -142,10 +149,13 @@ pub struct DataExtensionObject {
     /// The common properties; `CustomerKey` names the data extension.
     pub base: ObjectBase,
     /// The data extension's name, the other way to name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The values to write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<Property>,
     /// The primary key values that identify the row (Update, Delete).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<Property>,
 }
 
@@ -165,8 +175,10 @@ pub struct FieldError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowErrors {
     /// Problems with primary key fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_errors: Vec<FieldError>,
     /// Problems with other fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub value_errors: Vec<FieldError>,
 }
 

@@ -34,12 +34,15 @@ pub struct ConversationPart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AsyncPlan {
     /// The conversation the call belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<ConversationPart>,
     /// The lane it waits in.
     pub priority: QueuePriority,
     /// Not before this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled_time: Option<DateTime<Utc>>,
     /// Dropped if still queued after this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

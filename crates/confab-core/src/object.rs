@@ -14,14 +14,19 @@ use crate::subscriber::Subscriber;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectBase {
     /// `CustomerKey`: the caller's key for the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_key: Option<String>,
     /// `CorrelationID`: the caller's tag for this object in this call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     /// `ObjectID`: the server's GUID for the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_id: Option<String>,
     /// `ID`: the server's integer id for the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `Client/ID`: the account the object means to live in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<i64>,
 }
 

@@ -120,6 +120,7 @@ pub struct AsyncResponse {
     /// A URL or an e-mail address, depending on the channel.
     pub response_address: String,
     /// The event that triggers it; absent means never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub respond_when: Option<RespondWhen>,
     /// Whether the serialised results go along.
     pub include_results: bool,
@@ -159,26 +160,37 @@ pub struct SaveOption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RequestOptions {
     /// `RequestType`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_type: Option<RequestType>,
     /// `ConversationID`, if given. An empty element reads as `Some("")`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// `SequenceCode`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence_code: Option<i32>,
     /// `CallsInConversation`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calls_in_conversation: Option<i32>,
     /// `ScheduledTime`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled_time: Option<DateTime<Utc>>,
     /// `RequestExpirationTime`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_expiration_time: Option<DateTime<Utc>>,
     /// `QueuePriority`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_priority: Option<QueuePriority>,
     /// The legacy `Priority` byte, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i8>,
     /// Every `SendResponseTo` entry, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub send_response_to: Vec<AsyncResponse>,
     /// Every `SaveOptions/SaveOption` entry, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub save_options: Vec<SaveOption>,
     /// `Options/Client/ID`, the account the call means to act in, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<i64>,
 }
 

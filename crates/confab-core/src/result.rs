@@ -36,23 +36,31 @@ pub struct ObjectResult {
     /// The index of the object in the call.
     pub ordinal_id: i32,
     /// The error number, when there was an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i32>,
     /// `NewID` (Create): the integer id of a new object, or 0.
     pub new_id: i64,
     /// `NewObjectID` (Create): the GUID of a new object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_object_id: Option<String>,
     /// The object's `CorrelationID`, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     /// The `xsi:type` of the result when it is a subtype, such as
     /// `DataExtensionCreateResult`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_subtype: Option<String>,
     /// Per-field problems of a data extension row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_errors: Option<RowErrors>,
     /// The request the result belongs to (asynchronous results only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// The conversation the result belongs to (asynchronous results only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// `Asynchronous` on asynchronous results; absent on synchronous ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_type: Option<RequestType>,
 }
 
@@ -141,6 +149,7 @@ pub struct Node {
     /// The element's local name (in the partnerAPI namespace).
     pub name: String,
     /// The `xsi:type` to write on it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xsi_type: Option<String>,
     /// What it holds.
     pub content: NodeContent,
@@ -202,5 +211,6 @@ pub struct RetrieveOutcome {
     /// This page's id; pass it as `ContinueRequest` for the next page.
     pub request_id: String,
     /// The objects, each a `Results` node with its `xsi:type`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<Node>,
 }

@@ -63,12 +63,16 @@ pub struct Subscriber {
     /// The common properties.
     pub base: ObjectBase,
     /// `EmailAddress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_address: Option<String>,
     /// `SubscriberKey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscriber_key: Option<String>,
     /// `Status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<SubscriberStatus>,
     /// `Attributes` as name and value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<Property>,
 }
 
@@ -82,6 +86,7 @@ pub struct StoredSubscriber {
     /// The status.
     pub status: SubscriberStatus,
     /// Attributes, in the order they were first given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<Property>,
 }
 

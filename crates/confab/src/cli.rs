@@ -83,6 +83,11 @@ pub(crate) struct ServeArgs {
     /// nothing wakes it.
     #[arg(long, env = "CONFAB_POLL_INTERVAL_MS", default_value_t = 250)]
     pub(crate) poll_interval_ms: u64,
+
+    /// Accept and queue calls but run none of them (maintenance, or a node
+    /// that only takes calls in).
+    #[arg(long, env = "CONFAB_NO_WORKER")]
+    pub(crate) no_worker: bool,
 }
 
 /// `confab clients …`.

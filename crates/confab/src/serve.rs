@@ -41,7 +41,9 @@ async fn serve(
     };
     let store: Arc<dyn Store> = store;
     let engine = Engine::new(store, settings, Arc::new(SystemClock));
-    let worker = engine.start_worker();
+    // Without a worker the node still accepts and queues calls: the API's
+    // own behaviour during maintenance, and a way to measure intake alone.
+    let worker = (!args.no_worker).then(|| engine.start_worker());
 
     let api = ApiSettings {
         public_url: args.public_url.clone(),
@@ -60,7 +62,9 @@ async fn serve(
         .await
         .context("serve HTTP")?;
     info!("stopping the worker");
-    worker.stop().await;
+    if let Some(worker) = worker {
+        worker.stop().await;
+    }
     info!("confab stopped");
     Ok(())
 }

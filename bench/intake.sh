@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Measures how many asynchronous calls a second Confab accepts: starts a
+# release build on a fresh SQLite directory, makes a data extension, and
+# drives it with wrk (Debian package `wrk`) over loopback.
+#
+#   bench/intake.sh [seconds] [connections] [single|conversation]
+#
+# Every acknowledged call is durably queued (the answer waits for the disk
+# flush); the worker runs the queued calls at the same time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+connections=${2:-128}
+mode=${3:-single}
+port=${BENCH_PORT:-18555}
+
+command -v wrk >/dev/null || { echo "bench/intake.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
+cargo build --release --locked --bin confab >/dev/null
+data=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
+
+client=$(target/release/confab --data-dir "$data" clients create)
+RUST_LOG=warn target/release/confab --data-dir "$data" serve --listen "127.0.0.1:$port" ${BENCH_SERVE_FLAGS:-} \
+  >/dev/null 2>"$data/server.log" &
+server=$!
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/etframework.wsdl" >/dev/null && break; sleep 0.1; done
+
+token=$(python3 - "$client" "$port" <<'PY'
+import json, sys, urllib.request
+client = json.loads(sys.argv[1])
+body = json.dumps({"grant_type": "client_credentials", "client_id": client["client_id"],
+                   "client_secret": client["client_secret"]}).encode()
+request = urllib.request.Request(f"http://127.0.0.1:{sys.argv[2]}/v2/token", data=body,
+                                 headers={"content-type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["access_token"])
+PY
+)
+curl -s -o /dev/null "http://127.0.0.1:$port/Service.asmx" -H 'SOAPAction: Create' \
+  -H 'Content-Type: text/xml' --data-binary @- <<XML
+<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><Header><fueloauth xmlns="http://exacttarget.com">$token</fueloauth></Header><Body><CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI"><Objects xsi:type="DataExtension"><CustomerKey>BENCH</CustomerKey><Fields><Field><Name>Value</Name><FieldType>Text</FieldType><MaxLength>100</MaxLength></Field></Fields></Objects></CreateRequest></Body></Envelope>
+XML
+
+echo "mode=$mode connections=$connections seconds=$seconds"
+TOKEN=$token MODE=$mode wrk -t2 -c"$connections" -d"${seconds}s" -s bench/intake.lua \
+  "http://127.0.0.1:$port/Service.asmx"

@@ -1,0 +1,378 @@
+//! The queue's rules against a real SQLite file: what intake stores, the
+//! order work runs in, exactly-once running, conversations, priorities,
+//! schedules, expiry and cancellation.
+//!
+//! Every test goes through the `Store` trait only, so the same tests can run
+//! against any backend: `open_store` is the one place that names SQLite.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use confab_core::call::{ObjectCall, Operation};
+use confab_core::data_extension::{DataExtensionObject, Property};
+use confab_core::intake::{AsyncPlan, ConversationPart};
+use confab_core::object::{ApiObject, ObjectBase};
+use confab_core::options::{QueuePriority, RequestOptions};
+use confab_core::result::ObjectResult;
+use confab_core::{AccountId, AsyncErrorCode, RequestId};
+use confab_store::sqlite::SqliteStore;
+use confab_store::{
+    Executor, IntakeOutcome, ObjectTx, RequestState, ResultScope, Store, StoreError, Submission,
+};
+
+/// A store on a fresh SQLite file; the directory lives as long as the guard.
+fn open_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    (Arc::new(store), dir)
+}
+
+const ACCOUNT: AccountId = AccountId(7_000_001);
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// An executor that records the value of each object it runs, and fails the
+/// objects whose value starts with `fail`.
+#[derive(Default)]
+struct Recorder {
+    ran: Mutex<Vec<String>>,
+}
+
+impl Recorder {
+    fn ran(&self) -> Vec<String> {
+        self.ran.lock().unwrap().clone()
+    }
+}
+
+impl Executor for Recorder {
+    fn execute(
+        &self,
+        _tx: &mut dyn ObjectTx,
+        _account: AccountId,
+        call: &ObjectCall,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<ObjectResult>, StoreError> {
+        let mut results = Vec::new();
+        for (ordinal, object) in call.objects.iter().enumerate() {
+            let ApiObject::DataExtensionObject(row) = object else {
+                unreachable!()
+            };
+            let value = row.properties[0].value.clone().unwrap();
+            self.ran.lock().unwrap().push(value.clone());
+            results.push(if value.starts_with("fail") {
+                ObjectResult::error(ordinal as i32, 99, format!("{value} failed"))
+            } else {
+                ObjectResult::ok(ordinal as i32, "done")
+            });
+        }
+        Ok(results)
+    }
+}
+
+/// A call with one row object per value.
+fn call(values: &[&str]) -> ObjectCall {
+    let objects = values
+        .iter()
+        .map(|value| {
+            ApiObject::DataExtensionObject(DataExtensionObject {
+                base: ObjectBase {
+                    correlation_id: Some(format!("c-{value}")),
+                    ..Default::default()
+                },
+                properties: vec![Property {
+                    name: "V".into(),
+                    value: Some((*value).into()),
+                }],
+                ..Default::default()
+            })
+        })
+        .collect();
+    ObjectCall {
+        operation: Operation::Create,
+        options: RequestOptions::default(),
+        action: None,
+        objects,
+    }
+}
+
+fn plan() -> AsyncPlan {
+    AsyncPlan {
+        part: None,
+        priority: QueuePriority::Medium,
+        scheduled_time: None,
+        expires_at: None,
+    }
+}
+
+fn part(conversation: &str, sequence_code: i32, calls: i32) -> AsyncPlan {
+    AsyncPlan {
+        part: Some(ConversationPart {
+            conversation_id: conversation.into(),
+            sequence_code,
+            calls_in_conversation: calls,
+        }),
+        ..plan()
+    }
+}
+
+fn submit(store: &Arc<dyn Store>, plan: AsyncPlan, values: &[&str]) -> (RequestId, IntakeOutcome) {
+    let request_id = RequestId::new_random();
+    let submission = Submission::new(request_id, ACCOUNT, plan, &call(values), t0()).unwrap();
+    (
+        request_id,
+        store.enqueue(submission).blocking_wait().unwrap(),
+    )
+}
+
+fn run_all(store: &Arc<dyn Store>, executor: &Arc<Recorder>, now: DateTime<Utc>) -> usize {
+    let executor: Arc<dyn Executor> = executor.clone();
+    let mut total = 0;
+    loop {
+        let ran = store.run_due(executor.clone(), now, 10).unwrap();
+        if ran.is_empty() {
+            return total;
+        }
+        total += ran.len();
+    }
+}
+
+fn result_codes(store: &Arc<dyn Store>, request_id: RequestId) -> Vec<(String, Option<i32>)> {
+    let mut codes = Vec::new();
+    let scope = ResultScope {
+        request_id: Some(request_id.to_string()),
+        conversation_id: None,
+    };
+    store
+        .read(&mut |tx| {
+            codes = tx
+                .result_items(ACCOUNT, &scope, 0, 100)?
+                .into_iter()
+                .map(|item| (item.record.status_code, item.record.error_code))
+                .collect();
+            Ok(())
+        })
+        .unwrap();
+    codes
+}
+
+fn message_count(store: &Arc<dyn Store>, request_id: RequestId) -> usize {
+    let mut count = 0;
+    let scope = ResultScope {
+        request_id: Some(request_id.to_string()),
+        conversation_id: None,
+    };
+    store
+        .read(&mut |tx| {
+            count = tx.result_messages(ACCOUNT, &scope, 0, 100)?.len();
+            Ok(())
+        })
+        .unwrap();
+    count
+}
+
+fn setup() -> (Arc<dyn Store>, tempfile::TempDir, Arc<Recorder>) {
+    let (store, dir) = open_store();
+    store.bootstrap().unwrap();
+    (store, dir, Arc::new(Recorder::default()))
+}
+
+#[test]
+fn a_queued_request_runs_exactly_once_with_its_results() {
+    let (store, _dir, executor) = setup();
+    let (request_id, outcome) = submit(&store, plan(), &["a", "b"]);
+    assert_eq!(outcome, IntakeOutcome::Queued);
+
+    assert_eq!(run_all(&store, &executor, t0()), 1);
+    assert_eq!(run_all(&store, &executor, t0()), 0);
+    assert_eq!(executor.ran(), vec!["a", "b"]);
+    assert_eq!(message_count(&store, request_id), 1);
+    assert_eq!(
+        result_codes(&store, request_id),
+        vec![("OK".into(), None), ("OK".into(), None)]
+    );
+}
+
+#[test]
+fn conversation_parts_wait_for_all_and_run_in_sequence_order() {
+    let (store, _dir, executor) = setup();
+    submit(&store, part("conv", 3, 3), &["third"]);
+    submit(&store, part("conv", 1, 3), &["first"]);
+    assert_eq!(
+        run_all(&store, &executor, t0()),
+        0,
+        "nothing runs before every part is in"
+    );
+
+    submit(&store, part("conv", 2, 3), &["second"]);
+    assert_eq!(run_all(&store, &executor, t0()), 3);
+    assert_eq!(executor.ran(), vec!["first", "second", "third"]);
+}
+
+#[test]
+fn a_failing_part_stops_its_conversation_and_later_parts_report_204() {
+    let (store, _dir, executor) = setup();
+    let (first, _) = submit(&store, part("conv", 1, 3), &["one"]);
+    let (second, _) = submit(&store, part("conv", 2, 3), &["fail-two"]);
+    let (third, _) = submit(&store, part("conv", 3, 3), &["three"]);
+
+    run_all(&store, &executor, t0());
+    assert_eq!(executor.ran(), vec!["one", "fail-two"]);
+    assert_eq!(result_codes(&store, first), vec![("OK".into(), None)]);
+    assert_eq!(
+        result_codes(&store, second),
+        vec![("Error".into(), Some(99))]
+    );
+    assert_eq!(
+        result_codes(&store, third),
+        vec![("Error".into(), Some(204))]
+    );
+
+    let (_, late) = submit(&store, part("conv", 1, 3), &["again"]);
+    assert_eq!(
+        late,
+        IntakeOutcome::Refused(AsyncErrorCode::ConversationInError)
+    );
+}
+
+#[test]
+fn a_reused_sequence_code_invalidates_and_settles_received_parts() {
+    let (store, _dir, executor) = setup();
+    let (first, _) = submit(&store, part("conv", 1, 2), &["one"]);
+    let (_, outcome) = submit(&store, part("conv", 1, 2), &["one-again"]);
+    assert_eq!(
+        outcome,
+        IntakeOutcome::Refused(AsyncErrorCode::SequenceCodeReused)
+    );
+
+    assert_eq!(run_all(&store, &executor, t0()), 0);
+    assert!(
+        executor.ran().is_empty(),
+        "an invalidated conversation never runs"
+    );
+    assert_eq!(
+        result_codes(&store, first),
+        vec![("Error".into(), Some(214))]
+    );
+}
+
+#[test]
+fn finished_conversations_refuse_parts_with_the_code_of_their_state() {
+    let (store, _dir, executor) = setup();
+    submit(&store, part("done", 1, 1), &["x"]);
+    run_all(&store, &executor, t0());
+    let (_, reused) = submit(&store, part("done", 1, 1), &["y"]);
+    assert_eq!(
+        reused,
+        IntakeOutcome::Refused(AsyncErrorCode::ConversationIdReused)
+    );
+
+    submit(&store, part("closed", 1, 1), &["z"]);
+    let (_, closed) = submit(&store, part("closed", 1, 1), &["z"]);
+    assert_eq!(
+        closed,
+        IntakeOutcome::Refused(AsyncErrorCode::ConversationClosed)
+    );
+
+    submit(&store, part("total", 1, 3), &["z"]);
+    let (_, mismatch) = submit(&store, part("total", 2, 4), &["z"]);
+    assert_eq!(
+        mismatch,
+        IntakeOutcome::Refused(AsyncErrorCode::ReceivedTotalMismatch)
+    );
+}
+
+#[test]
+fn higher_lanes_run_first_then_arrival_order() {
+    let (store, _dir, executor) = setup();
+    let lane = |priority| AsyncPlan { priority, ..plan() };
+    submit(&store, lane(QueuePriority::Low), &["low"]);
+    submit(&store, lane(QueuePriority::Medium), &["medium-1"]);
+    submit(&store, lane(QueuePriority::High), &["high"]);
+    submit(&store, lane(QueuePriority::Medium), &["medium-2"]);
+
+    run_all(&store, &executor, t0());
+    assert_eq!(executor.ran(), vec!["high", "medium-1", "medium-2", "low"]);
+}
+
+#[test]
+fn scheduled_requests_wait_for_their_time() {
+    let (store, _dir, executor) = setup();
+    let later = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::minutes(10)),
+        ..plan()
+    };
+    submit(&store, later, &["later"]);
+
+    assert_eq!(run_all(&store, &executor, t0() + Duration::minutes(9)), 0);
+    assert_eq!(run_all(&store, &executor, t0() + Duration::minutes(10)), 1);
+}
+
+#[test]
+fn expired_requests_are_settled_without_running() {
+    let (store, _dir, executor) = setup();
+    let expiring = AsyncPlan {
+        expires_at: Some(t0() + Duration::minutes(1)),
+        ..plan()
+    };
+    let (request_id, _) = submit(&store, expiring, &["stale"]);
+
+    let executor_dyn: Arc<dyn Executor> = executor.clone();
+    let ran = store
+        .run_due(executor_dyn, t0() + Duration::minutes(2), 10)
+        .unwrap();
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0].state, RequestState::Expired);
+    assert!(executor.ran().is_empty());
+    assert_eq!(
+        result_codes(&store, request_id),
+        vec![("Error".into(), None)]
+    );
+}
+
+#[test]
+fn accepted_work_survives_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let executor = Arc::new(Recorder::default());
+    {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        store.bootstrap().unwrap();
+        submit(&store, plan(), &["kept"]);
+        submit(&store, part("conv", 2, 2), &["kept-2"]);
+        submit(&store, part("conv", 1, 2), &["kept-1"]);
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    assert_eq!(run_all(&store, &executor, t0()), 3);
+    assert_eq!(executor.ran(), vec!["kept", "kept-1", "kept-2"]);
+}
+
+#[test]
+fn concurrent_submissions_are_all_stored_once() {
+    let (store, _dir, executor) = setup();
+    let threads: Vec<_> = (0..8)
+        .map(|thread| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for index in 0..50 {
+                    let value = format!("{thread}-{index}");
+                    let (_, outcome) = submit(&store, plan(), &[value.as_str()]);
+                    assert_eq!(outcome, IntakeOutcome::Queued);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+
+    assert_eq!(run_all(&store, &executor, t0()), 400);
+    let mut ran = executor.ran();
+    ran.sort();
+    ran.dedup();
+    assert_eq!(ran.len(), 400);
+}

@@ -20,7 +20,7 @@ data=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
 
 client=$(target/release/confab --data-dir "$data" clients create)
-RUST_LOG=warn target/release/confab --data-dir "$data" serve --listen "127.0.0.1:$port" ${BENCH_SERVE_FLAGS:-} \
+RUST_LOG=${BENCH_LOG:-warn} target/release/confab --data-dir "$data" serve --listen "127.0.0.1:$port" ${BENCH_SERVE_FLAGS:-} \
   >/dev/null 2>"$data/server.log" &
 server=$!
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/etframework.wsdl" >/dev/null && break; sleep 0.1; done

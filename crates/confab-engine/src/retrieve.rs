@@ -380,8 +380,8 @@ fn check_properties(target: &Target, requested: &[String]) -> Result<(), String>
         Target::DataExtensions => ("DataExtension", owned(DATA_EXTENSION_PROPERTIES)),
         Target::Fields => ("DataExtensionField", owned(FIELD_PROPERTIES)),
         Target::Subscribers => ("Subscriber", owned(SUBSCRIBER_PROPERTIES)),
-        Target::ResultItems(_) => ("ResultItem", owned(RESULT_ITEM_PROPERTIES)),
-        Target::ResultMessages(_) => ("ResultMessage", owned(RESULT_MESSAGE_PROPERTIES)),
+        Target::ResultItems(_) => ("ResultItem", with_base(RESULT_ITEM_PROPERTIES)),
+        Target::ResultMessages(_) => ("ResultMessage", with_base(RESULT_MESSAGE_PROPERTIES)),
     };
     let unknown: Vec<&str> = requested
         .iter()
@@ -395,6 +395,43 @@ fn check_properties(target: &Target, requested: &[String]) -> Result<(), String>
         "The Request Property(s) {} do not match with the fields of {type_name} retrieve",
         unknown.join(", ")
     ))
+}
+
+/// The `APIObject` properties results inherit but Confab holds no value for.
+/// They may be asked for and filtered on; they come back absent.
+const UNHELD_BASE_PROPERTIES: &[&str] = &[
+    "Client",
+    "PartnerKey",
+    "PartnerProperties",
+    "ModifiedDate",
+    "ID",
+    "ObjectID",
+    "CustomerKey",
+    "Owner",
+    "ObjectState",
+];
+
+/// A type's own properties plus the unheld base ones.
+fn with_base(names: &[&str]) -> Vec<String> {
+    owned(names)
+        .into_iter()
+        .chain(owned(UNHELD_BASE_PROPERTIES))
+        .collect()
+}
+
+/// Looks a property up among `values`, then among the unheld base
+/// properties, which have no value.
+fn lookup_with_base(
+    values: Vec<(&str, Option<TypedValue>)>,
+    name: &str,
+) -> Result<Option<TypedValue>, FilterError> {
+    if UNHELD_BASE_PROPERTIES
+        .iter()
+        .any(|base| base.eq_ignore_ascii_case(name))
+    {
+        return Ok(None);
+    }
+    lookup(values, name)
 }
 
 fn owned(names: &[&str]) -> Vec<String> {
@@ -765,7 +802,7 @@ impl PropertySource for FoundResultItem {
             "ErrorCode" => (key, item.error_code.and_then(number)),
             _ => (key, value.as_deref().and_then(text)),
         });
-        lookup(typed.collect(), name)
+        lookup_with_base(typed.collect(), name)
     }
 }
 
@@ -782,6 +819,7 @@ impl Found for FoundResultItem {
 /// `ResultMessage` properties in schema order (`APIObject` first).
 const RESULT_MESSAGE_PROPERTIES: &[&str] = &[
     "CreatedDate",
+    "CorrelationID",
     "RequestID",
     "ConversationID",
     "OverallStatusCode",
@@ -805,8 +843,15 @@ impl FoundResultMessage {
         let part = message.part.as_ref();
         let detail_xml = detail
             .then(|| confab_soap::encode::result_detail_xml(message.operation, &message.results));
+        // A message covers every object of its request; its CorrelationID is
+        // the first object's (each ResultItem carries its own).
+        let correlation_id = message
+            .results
+            .first()
+            .and_then(|result| result.correlation_id.clone());
         vec![
             ("CreatedDate", Some(format_instant(message.created_at))),
+            ("CorrelationID", correlation_id),
             ("RequestID", Some(message.request_id.to_string())),
             (
                 "ConversationID",
@@ -851,7 +896,7 @@ impl PropertySource for FoundResultMessage {
                 ),
                 _ => (key, value.as_deref().and_then(text)),
             });
-        lookup(typed.collect(), name)
+        lookup_with_base(typed.collect(), name)
     }
 }
 

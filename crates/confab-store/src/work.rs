@@ -180,7 +180,7 @@ fn settle(
     state: RequestState,
     now: DateTime<Utc>,
 ) -> Result<ResultMessageRecord, StoreError> {
-    let results = stamp_results(request, results);
+    let results = stamp_results(request, call, results);
     let message = result_message(request, results, now);
     let items = result_items(request, call, &message, now);
     tx.insert_result_message(&message)?;
@@ -189,15 +189,24 @@ fn settle(
     Ok(message)
 }
 
-/// Marks results as belonging to an asynchronous request.
-fn stamp_results(request: &QueuedRequest, results: Vec<ObjectResult>) -> Vec<ObjectResult> {
+/// Marks results as belonging to an asynchronous request, each with its
+/// object's `CorrelationID`.
+fn stamp_results(
+    request: &QueuedRequest,
+    call: &ObjectCall,
+    results: Vec<ObjectResult>,
+) -> Vec<ObjectResult> {
     let conversation_id = request
         .part
         .as_ref()
         .map(|part| part.conversation_id.clone());
     results
         .into_iter()
-        .map(|result| ObjectResult {
+        .zip(call.objects.iter())
+        .map(|(result, object)| ObjectResult {
+            correlation_id: result
+                .correlation_id
+                .or_else(|| object.base().correlation_id.clone()),
             request_id: Some(request.request_id.to_string()),
             conversation_id: conversation_id.clone(),
             request_type: Some(RequestType::Asynchronous),

@@ -142,7 +142,12 @@ fn scope_clause(scope: &ResultScope) -> (&'static str, Option<String>) {
         return (" AND request_id = ?2", Some(request_id.clone()));
     }
     if let Some(conversation_id) = &scope.conversation_id {
-        return (" AND conversation_id = ?2", Some(conversation_id.clone()));
+        // Text filters ignore case, so this one does too; the index is
+        // built with the same collation so that it is still used.
+        return (
+            " AND conversation_id = ?2 COLLATE NOCASE",
+            Some(conversation_id.clone()),
+        );
     }
     (" AND ?2 IS NULL", None)
 }

@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS result_messages (
 CREATE INDEX IF NOT EXISTS result_messages_request
     ON result_messages (account_id, request_id);
 CREATE INDEX IF NOT EXISTS result_messages_conversation
-    ON result_messages (account_id, conversation_id);
+    ON result_messages (account_id, conversation_id COLLATE NOCASE);
 
 CREATE TABLE IF NOT EXISTS result_items (
     id INTEGER PRIMARY KEY,
@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS result_items (
 CREATE INDEX IF NOT EXISTS result_items_request
     ON result_items (account_id, request_id);
 CREATE INDEX IF NOT EXISTS result_items_conversation
-    ON result_items (account_id, conversation_id);
+    ON result_items (account_id, conversation_id COLLATE NOCASE);
 
 CREATE TABLE IF NOT EXISTS data_extensions (
     id INTEGER PRIMARY KEY,

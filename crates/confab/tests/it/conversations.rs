@@ -375,3 +375,36 @@ async fn a_synchronous_call_answers_with_its_results_and_leaves_no_result_messag
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn parts_sent_all_at_once_still_run_in_order() {
+    let (_server, client) = setup().await;
+    client
+        .create_data_extension("Steps", &[Field::text("Step")])
+        .await;
+    let conversation = unique("c");
+    let calls = 20;
+    let mut sends = tokio::task::JoinSet::new();
+    for sequence_code in (1..=calls).rev() {
+        let (client, conversation) = (client.clone(), conversation.clone());
+        sends.spawn(async move {
+            let step = row("Steps", &[("Step", &sequence_code.to_string())]);
+            let options = part(&conversation, sequence_code, calls);
+            client.send_queued("Create", &options, &step).await
+        });
+    }
+    let receipts = sends.join_all().await;
+    assert_eq!(receipts.len(), 20);
+
+    client
+        .wait_for_result_messages("ConversationID", &conversation, 20)
+        .await;
+    let steps: Vec<String> = client
+        .rows("Steps", &["Step"])
+        .await
+        .into_iter()
+        .map(|row| row["Step"].clone())
+        .collect();
+    let expected: Vec<String> = (1..=calls).map(|step| step.to_string()).collect();
+    assert_eq!(steps, expected);
+}

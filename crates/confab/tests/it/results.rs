@@ -5,7 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::{Client, Field, Server, asynchronous, part, request, retrieve, row, unique};
+use crate::support::{
+    Client, Field, Server, Soap, asynchronous, part, request, retrieve, retrieve_continue, row,
+    unique,
+};
 
 /// The data extension the tests write to.
 const LOG: &str = "Log";
@@ -125,6 +128,12 @@ async fn results_are_found_by_conversation_id() {
             .iter()
             .all(|item| item.field("ConversationID") == conversation)
     );
+
+    // Text filters ignore case, and so does this one.
+    let shouted = client
+        .result_items("ConversationID", &conversation.to_uppercase())
+        .await;
+    assert_eq!(shouted.len(), 2);
 }
 
 #[tokio::test]
@@ -148,6 +157,27 @@ async fn result_items_are_found_by_correlation_id() {
     assert_eq!(items[0].field("CorrelationID"), "corr-b");
     assert_eq!(items[0].number("OrdinalID"), Some(1));
     assert_eq!(items[0].field("RequestID"), request_id);
+}
+
+/// The README promises `ResultMessage` by `CorrelationID` as well; with one
+/// object per request the match is unambiguous.
+#[tokio::test]
+async fn the_result_message_is_found_by_correlation_id() {
+    let (_server, client) = setup().await;
+    let request_id = client
+        .send_queued("Create", &asynchronous(), &correlated_row("a", "corr-a"))
+        .await;
+    client
+        .wait_for_result_messages("RequestID", &request_id, 1)
+        .await;
+    run_one(&client).await;
+
+    let body = retrieve("ResultMessage", &[], Some(("CorrelationID", "corr-a")));
+    let response = client.soap("Retrieve", &body).await;
+    assert_eq!(response.overall_status(), "OK", "{}", response.text);
+    let messages = response.results();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].field("RequestID"), request_id);
 }
 
 #[tokio::test]
@@ -263,18 +293,11 @@ async fn a_large_retrieve_comes_in_pages_of_2500() {
     assert_eq!(first.overall_status(), "MoreDataAvailable");
     assert_eq!(first.results().len(), 2_500);
 
-    let continue_after = |request_id: String| {
-        let client = client.clone();
-        let object_type = object_type.clone();
-        async move {
-            let body = crate::support::retrieve_continue(&object_type, &request_id);
-            client.retrieve(&body).await
-        }
-    };
-    let second = continue_after(first.request_id()).await;
+    let next_page = |page: &Soap| retrieve_continue(&object_type, &page.request_id());
+    let second = client.retrieve(&next_page(&first)).await;
     assert_eq!(second.overall_status(), "MoreDataAvailable");
     assert_eq!(second.results().len(), 2_500);
-    let third = continue_after(second.request_id()).await;
+    let third = client.retrieve(&next_page(&second)).await;
     assert_eq!(third.overall_status(), "OK");
     assert_eq!(third.results().len(), 1_000);
 

@@ -297,3 +297,77 @@ async fn the_soap_endpoint_is_discovered_with_a_bearer_token() {
     let (status, _) = client.get("/platform/v1/endpoints/soap", None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn a_soap_12_request_gets_a_soap_12_fault() {
+    let (_server, client) = setup().await;
+    let message_id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+    let body = format!(
+        concat!(
+            r#"<s:Envelope xmlns:s="{soap12}" xmlns:a="{wsa}"><s:Header>"#,
+            "<a:Action>Retrieve</a:Action><a:MessageID>{message_id}</a:MessageID>",
+            r#"<fueloauth xmlns="http://exacttarget.com">garbage</fueloauth>"#,
+            "</s:Header><s:Body>{body}</s:Body></s:Envelope>",
+        ),
+        soap12 = SOAP12_NS,
+        wsa = WSA_NS,
+        message_id = message_id,
+        body = retrieve("DataExtension", &["CustomerKey"], None),
+    );
+    let response = client
+        .post_xml(
+            "/Service.asmx",
+            &[("Content-Type", "application/soap+xml; charset=utf-8")],
+            body,
+        )
+        .await
+        .unwrap();
+    assert!(response.content_type.starts_with("application/soap+xml"));
+    let document = response.document();
+    assert_eq!(
+        document.root_element().tag_name().namespace(),
+        Some(SOAP12_NS)
+    );
+    let (_, reason) = response.expect_fault();
+    assert_eq!(reason, "Login failed");
+    assert!(response.text.contains(&message_id), "RelatesTo is echoed");
+}
+
+#[tokio::test]
+async fn a_header_after_the_body_is_read() {
+    let (_server, client) = setup().await;
+    // sfmc-sdk and FuelSDK-Node put the Header after the Body.
+    let body = format!(
+        concat!(
+            r#"<Envelope xmlns="{soap11}" xmlns:xsi="{xsi}"><Body>{body}</Body>"#,
+            r#"<Header><fueloauth xmlns="http://exacttarget.com">{token}</fueloauth></Header>"#,
+            "</Envelope>",
+        ),
+        soap11 = SOAP11_NS,
+        xsi = XSI_NS,
+        body = retrieve("DataExtension", &["CustomerKey"], None),
+        token = client.token(),
+    );
+    let response = client
+        .post_xml("/Service.asmx", &[("SOAPAction", "Retrieve")], body)
+        .await
+        .unwrap();
+    assert_eq!(response.overall_status(), "OK", "{}", response.text);
+}
+
+#[tokio::test]
+async fn a_quoted_soap_action_is_accepted() {
+    let (_server, client) = setup().await;
+    let body = envelope(
+        &format!(
+            r#"<fueloauth xmlns="http://exacttarget.com">{}</fueloauth>"#,
+            client.token()
+        ),
+        &retrieve("DataExtension", &["CustomerKey"], None),
+    );
+    let response = client
+        .post_xml("/Service.asmx", &[("SOAPAction", "\"Retrieve\"")], body)
+        .await
+        .unwrap();
+    assert_eq!(response.overall_status(), "OK", "{}", response.text);
+}

@@ -122,6 +122,13 @@ pub struct QueuedRequest {
     pub state: RequestState,
 }
 
+impl QueuedRequest {
+    /// The conversation the request is a part of, if any.
+    pub fn conversation_id(&self) -> Option<String> {
+        self.part.as_ref().map(|part| part.conversation_id.clone())
+    }
+}
+
 /// A new request row.
 #[derive(Debug, Clone)]
 pub struct NewRequest<'a> {

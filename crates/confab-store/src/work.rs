@@ -196,10 +196,7 @@ fn stamp_results(
     call: &ObjectCall,
     results: Vec<ObjectResult>,
 ) -> Vec<ObjectResult> {
-    let conversation_id = request
-        .part
-        .as_ref()
-        .map(|part| part.conversation_id.clone());
+    let conversation_id = request.conversation_id();
     results
         .into_iter()
         .zip(call.objects.iter())
@@ -254,10 +251,7 @@ fn result_items(
     message: &ResultMessageRecord,
     now: DateTime<Utc>,
 ) -> Vec<ResultItemRecord> {
-    let conversation_id = request
-        .part
-        .as_ref()
-        .map(|part| part.conversation_id.clone());
+    let conversation_id = request.conversation_id();
     call.objects
         .iter()
         .zip(&message.results)

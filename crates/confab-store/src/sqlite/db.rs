@@ -152,6 +152,32 @@ fn scope_clause(scope: &ResultScope) -> (&'static str, Option<String>) {
     (" AND ?2 IS NULL", None)
 }
 
+/// Reads the JSON records of a results table (`result_messages` or
+/// `result_items`) in storage order, narrowed by `scope`.
+fn scan_records<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    account: AccountId,
+    scope: &ResultScope,
+    after_id: i64,
+    limit: usize,
+) -> Result<Vec<(i64, T)>, StoreError> {
+    let (clause, value) = scope_clause(scope);
+    let sql = format!(
+        "SELECT id, record FROM {table} WHERE account_id = ?1{clause} \
+         AND id > ?3 ORDER BY id LIMIT ?4"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params![account.0, value, after_id, limit as i64], |row| {
+        let id: i64 = row.get(0)?;
+        let record: String = row.get(1)?;
+        Ok(serde_json::from_str::<T>(&record)
+            .map_err(StoreError::from)
+            .map(|record| (id, record)))
+    })?;
+    collect(rows)
+}
+
 impl ReadTx for Db<'_> {
     fn data_extension(
         &mut self,
@@ -231,21 +257,18 @@ impl ReadTx for Db<'_> {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<StoredResultMessage>, StoreError> {
-        let (clause, value) = scope_clause(scope);
-        let sql = format!(
-            "SELECT id, record FROM result_messages WHERE account_id = ?1{clause} \
-             AND id > ?3 ORDER BY id LIMIT ?4"
-        );
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows =
-            statement.query_map(params![account.0, value, after_id, limit as i64], |row| {
-                let id: i64 = row.get(0)?;
-                let record: String = row.get(1)?;
-                Ok(serde_json::from_str::<ResultMessageRecord>(&record)
-                    .map_err(StoreError::from)
-                    .map(|record| StoredResultMessage { id, record }))
-            })?;
-        collect(rows)
+        let records = scan_records(
+            self.conn,
+            "result_messages",
+            account,
+            scope,
+            after_id,
+            limit,
+        )?;
+        Ok(records
+            .into_iter()
+            .map(|(id, record)| StoredResultMessage { id, record })
+            .collect())
     }
 
     fn result_items(
@@ -255,21 +278,11 @@ impl ReadTx for Db<'_> {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<StoredResultItem>, StoreError> {
-        let (clause, value) = scope_clause(scope);
-        let sql = format!(
-            "SELECT id, record FROM result_items WHERE account_id = ?1{clause} \
-             AND id > ?3 ORDER BY id LIMIT ?4"
-        );
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows =
-            statement.query_map(params![account.0, value, after_id, limit as i64], |row| {
-                let id: i64 = row.get(0)?;
-                let record: String = row.get(1)?;
-                Ok(serde_json::from_str::<ResultItemRecord>(&record)
-                    .map_err(StoreError::from)
-                    .map(|record| StoredResultItem { id, record }))
-            })?;
-        collect(rows)
+        let records = scan_records(self.conn, "result_items", account, scope, after_id, limit)?;
+        Ok(records
+            .into_iter()
+            .map(|(id, record)| StoredResultItem { id, record })
+            .collect())
     }
 
     fn cursor(&mut self, request_id: &str) -> Result<Option<RetrieveCursor>, StoreError> {

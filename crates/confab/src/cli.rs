@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 /// Confab: the asynchronous layer of the Marketing Cloud SOAP API, self-hosted.
@@ -134,15 +135,24 @@ pub(crate) enum AccountCommand {
 /// Sets up logging: `RUST_LOG` if set, else info for Confab and warnings
 /// for everything else. Logs go to stderr so that commands can print JSON on
 /// stdout.
-pub(crate) fn init_tracing(format: LogFormat) {
+///
+/// Lines are handed to a background thread that writes them, so a request
+/// never waits for the terminal or a log pipe; when that thread falls behind,
+/// callers wait rather than lines being dropped. The returned guard flushes
+/// what is left when it is dropped, so keep it until the program ends.
+pub(crate) fn init_tracing(format: LogFormat) -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new("warn,confab=info,confab_api=info,confab_engine=info,confab_store=info")
     });
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }

@@ -30,7 +30,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    cli::init_tracing(cli.log_format);
+    let _log_writer = cli::init_tracing(cli.log_format);
     match cli.command {
         Command::Serve(args) => serve::run(&cli.data_dir, args),
         Command::Clients {

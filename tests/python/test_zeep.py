@@ -7,7 +7,11 @@ scenario sends a three-part asynchronous conversation out of order (parts
 updates the row that part 1 creates, so the row only ends up updated if
 part 1 ran first.
 
-The WSDL imports https://webservice.exacttarget.com/ETFrameworkFault.xsd.
+The same scenario runs a second time with zeep loaded from the WSDL Confab
+serves itself (`GET /etframework.wsdl`), which must describe what Confab
+implements well enough for a generated client to work.
+
+The real WSDL imports https://webservice.exacttarget.com/ETFrameworkFault.xsd.
 The test never fetches it: the transport maps that URL to the local copy in
 the shared reference folder and refuses any other remote URL.
 """
@@ -61,6 +65,21 @@ def zeep_client(shared_reference: Path) -> zeep.Client:
         operation_timeout=HTTP_TIMEOUT_S,
     )
     return zeep.Client(str(shared_reference / "etframework.wsdl"), transport=transport)
+
+
+@pytest.fixture(scope="module")
+def confab_wsdl_client(confab: ConfabServer) -> zeep.Client:
+    """zeep loaded with the WSDL Confab serves, which imports its fault schema
+    from Confab too: nothing outside the test server is read."""
+    transport = Transport(timeout=HTTP_TIMEOUT_S, operation_timeout=HTTP_TIMEOUT_S)
+    return zeep.Client(confab.base_url + "/etframework.wsdl", transport=transport)
+
+
+@pytest.fixture(params=["real WSDL", "Confab's WSDL"])
+def any_zeep_client(request, zeep_client, confab_wsdl_client) -> zeep.Client:
+    """The scenario runs with both WSDLs: clients generated from either must
+    work the same."""
+    return zeep_client if request.param == "real WSDL" else confab_wsdl_client
 
 
 class PartnerApi:
@@ -139,11 +158,11 @@ class PartnerApi:
 
 
 def test_out_of_order_conversation_applies_parts_in_sequence(
-    confab: ConfabServer, zeep_client: zeep.Client
+    confab: ConfabServer, any_zeep_client: zeep.Client
 ):
     token = confab.oauth2_token()
     assert token["soap_instance_url"].endswith("/"), token
-    api = PartnerApi(zeep_client, token["soap_instance_url"], token["access_token"])
+    api = PartnerApi(any_zeep_client, token["soap_instance_url"], token["access_token"])
     key = f"zeep_orders_{uuid.uuid4().hex[:8]}"
     conversation_id = str(uuid.uuid4())
 

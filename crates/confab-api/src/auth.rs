@@ -144,7 +144,7 @@ pub(crate) async fn oauth2_token(
             return oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
-                "Invalid client ID. Use the client ID in Marketing Cloud Installed Packages.",
+                "Invalid client credentials: the client_id is unknown or the client_secret does not match",
             );
         }
         Err(response) => return response,

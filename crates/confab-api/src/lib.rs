@@ -14,6 +14,7 @@
 //! | `GET /etframework.wsdl`, `GET /ETFrameworkFault.xsd` | Confab's WSDL |
 
 mod auth;
+mod server;
 mod soap;
 mod token;
 
@@ -24,13 +25,19 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
 use confab_engine::Engine;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
+pub use server::{HEADER_READ_TIMEOUT, ServerLimits, serve};
 pub use token::{TokenKind, Tokens};
 
 /// The largest request body accepted. A request may carry up to 32,766
-/// objects, so the limit is generous.
-pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+/// objects, which takes a few megabytes; the limit leaves room for large
+/// objects without letting one unauthenticated request take much memory.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long a client may take to send a request body.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Settings of the HTTP front.
 #[derive(Debug, Clone, Default)]
@@ -90,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/platform/v1/endpoints/soap", get(auth::soap_endpoint))
         .fallback(soap::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(
             // Every SOAP fault is an HTTP 500, as SOAP 1.1 over HTTP requires;
             // most are the caller's mistake, so they must not log at ERROR.

@@ -183,6 +183,14 @@ pub struct RowErrors {
 }
 
 impl RowErrors {
+    /// Whether a problem with the field `name` is already listed.
+    pub fn mentions(&self, name: &str) -> bool {
+        self.key_errors
+            .iter()
+            .chain(&self.value_errors)
+            .any(|error| error.name == name)
+    }
+
     /// Whether there is no problem at all.
     pub fn is_empty(&self) -> bool {
         self.key_errors.is_empty() && self.value_errors.is_empty()
@@ -269,6 +277,7 @@ impl DataExtension {
             }
             seen.push(lowered);
             check_field_lengths(field)?;
+            check_default_value(field)?;
             if field.is_primary_key {
                 field.is_required = true;
             }
@@ -301,7 +310,10 @@ impl DataExtension {
         let mut errors = RowErrors::default();
         let mut values = self.check_values(properties, &mut errors);
         for field in &self.fields {
-            if values.contains_key(&field.name) {
+            // A field whose given value was already refused needs no second
+            // complaint that it is missing.
+            let already_reported = errors.mentions(&field.name);
+            if values.contains_key(&field.name) || already_reported {
                 continue;
             }
             if let Some(default) = &field.default_value {
@@ -463,6 +475,29 @@ fn check_field_lengths(field: &mut FieldDefinition) -> Result<(), DefinitionErro
         _ => {}
     }
     Ok(())
+}
+
+/// Checks a field's `DefaultValue` against the field's own type and length,
+/// and stores it normalised, so that rows that take the default hold a value
+/// the field could have been given.
+fn check_default_value(field: &mut FieldDefinition) -> Result<(), DefinitionError> {
+    let Some(default) = field.default_value.clone() else {
+        return Ok(());
+    };
+    if default.is_empty() {
+        field.default_value = None;
+        return Ok(());
+    }
+    match normalise_value(field, &default) {
+        Ok(normalised) => {
+            field.default_value = Some(normalised);
+            Ok(())
+        }
+        Err((_, problem)) => Err(DefinitionError::BadField {
+            name: field.name.clone(),
+            problem: format!("DefaultValue {problem}"),
+        }),
+    }
 }
 
 /// Checks one value against its field and returns the stored form, or the
@@ -686,6 +721,29 @@ mod tests {
                 ERROR_INVALID_VALUE
             ]
         );
+    }
+
+    #[test]
+    fn default_values_must_fit_their_field() {
+        let mut de = orders();
+        de.fields.push(FieldDefinition {
+            default_value: Some("abc".into()),
+            ..field("Count", FieldType::Number)
+        });
+        let error = de.normalise().unwrap_err();
+        assert!(matches!(error, DefinitionError::BadField { ref name, .. } if name == "Count"));
+    }
+
+    #[test]
+    fn a_refused_required_value_is_reported_once() {
+        let errors = orders()
+            .check_new_row(&props(&[("OrderKey", "")]))
+            .unwrap_err();
+        assert_eq!(errors.key_errors.len(), 1, "{errors:?}");
+        let errors = orders()
+            .check_new_row(&props(&[("OrderKey", "ABCDEFGHIJK")]))
+            .unwrap_err();
+        assert_eq!(errors.key_errors.len(), 1, "{errors:?}");
     }
 
     #[test]

@@ -144,7 +144,8 @@ impl AsyncErrorCode {
             SequenceCodeOutOfRange => "SequenceCode must be between 1 and CallsInConversation",
             InvalidCallsInConversation => "CallsInConversation must be a positive number",
             MissingConversationId => {
-                "ConversationID is required when SequenceCode or CallsInConversation is given"
+                "ConversationID must not be empty; it is required when SequenceCode or \
+                 CallsInConversation is given"
             }
             MissingCallsInConversation => {
                 "CallsInConversation is required when SequenceCode is given"

@@ -7,6 +7,14 @@
 //! and unprefixed children (item 15) and leave `Options` out although the WSDL
 //! requires it (item 12).
 //!
+//! An element the WSDL allows once may appear once: a second `Options`, a
+//! second `ConversationID` in it or a second `Name` in a property is a
+//! client fault, because taking either one would be a guess at what the
+//! client meant. Elements the WSDL lets repeat (`Objects`, `Property`,
+//! `Value`, ...) are read in order, and the same property named twice in one
+//! row (whatever its case) is a fault too. Elements Confab does not read are
+//! skipped, repeated or not.
+//!
 //! Body elements count when they are in the partnerAPI namespace or in none
 //! (a client that gets `elementFormDefault` wrong still means the same
 //! element); children in any other namespace are someone's extension and are
@@ -26,6 +34,8 @@
 //! elements: `Options/SequenceCode: 'abc' is not an integer`,
 //! `Objects[2]/Fields/Field[1]/Name is missing`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use confab_core::call::{Call, ObjectCall, Operation, RetrieveCall};
 use confab_core::data_extension::{
@@ -42,7 +52,7 @@ use confab_core::time::parse_instant;
 
 use crate::PARTNER_NS;
 use crate::fault::Fault;
-use crate::xml::{Element, Name};
+use crate::xml::{Element, Name, printable};
 
 /// Every partnerAPI operation, with the element its request body holds
 /// (spec §2.4).
@@ -118,6 +128,15 @@ const BOOLEAN: &str = "a boolean (true, false, 1 or 0)";
 /// How much of a client's value a fault message repeats.
 const MAX_QUOTED_CHARS: usize = 60;
 
+/// The longest `ConversationID` Confab accepts, in characters (Unicode
+/// scalar values, as written, surrounding whitespace included).
+///
+/// The ID is stored with every request of its conversation and repeated in
+/// every result and result message, so an unbounded one lets a single call
+/// bloat all of them. Clients use GUIDs or short names; 512 leaves room for
+/// any of those.
+pub const MAX_CONVERSATION_ID_CHARS: usize = 512;
+
 /// The canonical spelling of a partnerAPI operation name, matched without
 /// regard to case: `create` and `CREATE` are `Create`.
 pub fn canonical_action(name: &str) -> Option<&'static str> {
@@ -134,8 +153,8 @@ pub fn canonical_action(name: &str) -> Option<&'static str> {
 ///
 /// A client fault when `action` is not a partnerAPI operation, when the body
 /// holds a different request than the action names, when Confab does not
-/// implement the operation, or when anything in the request is missing or
-/// does not parse.
+/// implement the operation, or when anything in the request is missing,
+/// repeated where the WSDL allows it once, or does not parse.
 pub(crate) fn decode_call(action: &str, request: &Element) -> Result<Call, Fault> {
     let Some((action, request_element)) = OPERATIONS.iter().find(|(name, _)| *name == action)
     else {
@@ -149,7 +168,7 @@ pub(crate) fn decode_call(action: &str, request: &Element) -> Result<Call, Fault
         return Err(Fault::client(format!(
             "the SOAP action is {action} but the body holds {}; a {action} call carries \
              {request_element}",
-            request.name.local
+            printable(&request.name.local)
         )));
     }
     if !is_partner(&request.name) {
@@ -174,7 +193,7 @@ pub(crate) fn decode_call(action: &str, request: &Element) -> Result<Call, Fault
 
 /// Reads `CreateRequest`, `UpdateRequest` or `DeleteRequest`.
 fn decode_object_call(operation: Operation, request: &Element) -> Result<Call, Fault> {
-    let options = decode_options(child(request, "Options"), "Options")?;
+    let options = decode_options(child(request, "Options", "")?, "Options")?;
 
     let objects = children(request, "Objects")
         .enumerate()
@@ -197,10 +216,11 @@ fn decode_object_call(operation: Operation, request: &Element) -> Result<Call, F
 
 /// Reads `PerformRequestMsg`, whose objects sit in `Definitions/Definition`.
 fn decode_perform(request: &Element) -> Result<Call, Fault> {
-    let options = decode_options(child(request, "Options"), "Options")?;
-    let action = identifier(request, "Action");
+    let options = decode_options(child(request, "Options", "")?, "Options")?;
+    let action = identifier(request, "Action", "")?;
 
-    let objects = children(request, "Definitions")
+    let objects = child(request, "Definitions", "")?
+        .into_iter()
         .flat_map(|definitions| children(definitions, "Definition"))
         .enumerate()
         .map(|(index, object)| decode_object(object, "Definitions/Definition", index))
@@ -229,7 +249,8 @@ fn decode_options(options: Option<&Element>, path: &str) -> Result<RequestOption
         .collect::<Result<Vec<_>, _>>()?;
 
     let save_options_path = join(path, "SaveOptions");
-    let save_options = children(options, "SaveOptions")
+    let save_options = child(options, "SaveOptions", path)?
+        .into_iter()
         .flat_map(|wrapper| children(wrapper, "SaveOption"))
         .enumerate()
         .map(|(index, entry)| {
@@ -237,9 +258,14 @@ fn decode_options(options: Option<&Element>, path: &str) -> Result<RequestOption
         })
         .collect::<Result<Vec<_>, _>>()?;
 
+    let conversation_id = string(options, "ConversationID", path)?;
+    if let Some(conversation_id) = &conversation_id {
+        check_conversation_id(conversation_id, &join(path, "ConversationID"))?;
+    }
+
     Ok(RequestOptions {
         request_type: enumerated(options, "RequestType", path, &REQUEST_TYPES)?,
-        conversation_id: string(options, "ConversationID"),
+        conversation_id,
         sequence_code: integer(options, "SequenceCode", path)?,
         calls_in_conversation: integer(options, "CallsInConversation", path)?,
         scheduled_time: instant(options, "ScheduledTime", path)?,
@@ -252,6 +278,19 @@ fn decode_options(options: Option<&Element>, path: &str) -> Result<RequestOption
     })
 }
 
+/// Holds a `ConversationID` to [`MAX_CONVERSATION_ID_CHARS`]. The message
+/// gives the length rather than the value, which is long by definition.
+fn check_conversation_id(conversation_id: &str, path: &str) -> Result<(), Fault> {
+    let n_chars = conversation_id.chars().count();
+    if n_chars > MAX_CONVERSATION_ID_CHARS {
+        return Err(Fault::client(format!(
+            "{path} is {n_chars} characters long; Confab accepts at most \
+             {MAX_CONVERSATION_ID_CHARS}"
+        )));
+    }
+    Ok(())
+}
+
 /// Reads the legacy `Priority`. The WSDL types it as a byte, but the
 /// documentation describes it with the `QueuePriority` words (spec §8 item
 /// 10), so a word is read as the lane it names and used when `QueuePriority`
@@ -260,7 +299,7 @@ fn decode_priority(
     options: &Element,
     path: &str,
 ) -> Result<(Option<i8>, Option<QueuePriority>), Fault> {
-    let Some(element) = child(options, "Priority") else {
+    let Some(element) = child(options, "Priority", path)? else {
         return Ok((None, None));
     };
 
@@ -302,7 +341,7 @@ fn decode_async_response(entry: &Element, path: &str) -> Result<AsyncResponse, F
 
     Ok(AsyncResponse {
         response_type,
-        response_address: identifier(entry, "ResponseAddress").unwrap_or_default(),
+        response_address: identifier(entry, "ResponseAddress", path)?.unwrap_or_default(),
         respond_when: enumerated(entry, "RespondWhen", path, &RESPOND_WHEN)?,
         include_results: boolean(entry, "IncludeResults", path)?.unwrap_or(false),
         include_objects: boolean(entry, "IncludeObjects", path)?.unwrap_or(false),
@@ -339,10 +378,14 @@ fn decode_object(element: &Element, list_path: &str, index: usize) -> Result<Api
             base,
             request_id: required_identifier(element, "RequestID", &path)?,
         },
-        "ScheduledConversation" => ApiObject::ScheduledConversation {
-            base,
-            conversation_id: required_identifier(element, "ConversationID", &path)?,
-        },
+        "ScheduledConversation" => {
+            let conversation_id = required_identifier(element, "ConversationID", &path)?;
+            check_conversation_id(&conversation_id, &join(&path, "ConversationID"))?;
+            ApiObject::ScheduledConversation {
+                base,
+                conversation_id,
+            }
+        }
         other => ApiObject::Unsupported {
             base,
             type_name: other.to_owned(),
@@ -366,9 +409,9 @@ fn untyped_object(path: &str, index: usize) -> Fault {
 /// Reads the `APIObject` properties every object has.
 fn decode_base(element: &Element, path: &str) -> Result<ObjectBase, Fault> {
     Ok(ObjectBase {
-        customer_key: string(element, "CustomerKey"),
-        correlation_id: string(element, "CorrelationID"),
-        object_id: identifier(element, "ObjectID"),
+        customer_key: string(element, "CustomerKey", path)?,
+        correlation_id: string(element, "CorrelationID", path)?,
+        object_id: identifier(element, "ObjectID", path)?,
         id: long(element, "ID", path)?,
         client_id: client_id(element, path)?,
     })
@@ -380,7 +423,8 @@ fn decode_data_extension(
     path: &str,
 ) -> Result<DataExtension, Fault> {
     let fields_path = join(path, "Fields");
-    let fields = children(element, "Fields")
+    let fields = child(element, "Fields", path)?
+        .into_iter()
         .flat_map(|fields| children(fields, "Field"))
         .enumerate()
         .map(|(index, field)| decode_field(field, &indexed(&fields_path, "Field", index)))
@@ -388,8 +432,8 @@ fn decode_data_extension(
 
     Ok(DataExtension {
         base,
-        name: string(element, "Name"),
-        description: string(element, "Description"),
+        name: string(element, "Name", path)?,
+        description: string(element, "Description", path)?,
         is_sendable: boolean(element, "IsSendable", path)?.unwrap_or(false),
         fields,
     })
@@ -406,7 +450,7 @@ fn decode_field(field: &Element, path: &str) -> Result<FieldDefinition, Fault> {
         scale: unsigned(field, "Scale", path)?,
         is_primary_key: boolean(field, "IsPrimaryKey", path)?.unwrap_or(false),
         is_required: boolean(field, "IsRequired", path)?.unwrap_or(false),
-        default_value: string(field, "DefaultValue"),
+        default_value: string(field, "DefaultValue", path)?,
     })
 }
 
@@ -417,9 +461,9 @@ fn decode_data_extension_object(
 ) -> Result<DataExtensionObject, Fault> {
     Ok(DataExtensionObject {
         base,
-        name: string(element, "Name"),
-        properties: decode_pairs(element, "Properties", "Property", path)?,
-        keys: decode_pairs(element, "Keys", "Key", path)?,
+        name: string(element, "Name", path)?,
+        properties: decode_pairs(element, ("Properties", "Property"), "property", path)?,
+        keys: decode_pairs(element, ("Keys", "Key"), "key", path)?,
     })
 }
 
@@ -430,11 +474,12 @@ fn decode_subscriber(element: &Element, base: ObjectBase, path: &str) -> Result<
         .enumerate()
         .map(|(index, pair)| decode_pair(pair, &indexed(path, "Attributes", index)))
         .collect::<Result<Vec<_>, _>>()?;
+    check_unique_names(&attributes, path, "Attributes", "attribute")?;
 
     Ok(Subscriber {
         base,
-        email_address: identifier(element, "EmailAddress"),
-        subscriber_key: string(element, "SubscriberKey"),
+        email_address: identifier(element, "EmailAddress", path)?,
+        subscriber_key: string(element, "SubscriberKey", path)?,
         status: typed(
             element,
             "Status",
@@ -447,47 +492,85 @@ fn decode_subscriber(element: &Element, base: ObjectBase, path: &str) -> Result<
 }
 
 /// Reads the `Name`/`Value` pairs under `wrapper/entry`, e.g.
-/// `Properties/Property`.
+/// `Properties/Property`; `noun` is what one pair is, for messages.
 fn decode_pairs(
     element: &Element,
-    wrapper: &str,
-    entry: &str,
+    (wrapper, entry): (&str, &str),
+    noun: &str,
     path: &str,
 ) -> Result<Vec<Property>, Fault> {
     let wrapper_path = join(path, wrapper);
-    children(element, wrapper)
+    let pairs = child(element, wrapper, path)?
+        .into_iter()
         .flat_map(|pairs| children(pairs, entry))
         .enumerate()
         .map(|(index, pair)| decode_pair(pair, &indexed(&wrapper_path, entry, index)))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    check_unique_names(&pairs, &wrapper_path, entry, noun)?;
+    Ok(pairs)
 }
 
 /// Reads one `Name`/`Value` pair; a nil or absent `Value` is no value.
 fn decode_pair(pair: &Element, path: &str) -> Result<Property, Fault> {
     Ok(Property {
         name: required_identifier(pair, "Name", path)?,
-        value: string(pair, "Value"),
+        value: string(pair, "Value", path)?,
     })
 }
 
+/// Fails when two of the pairs `path/entry[n]` name the same property. Names
+/// are compared without regard to case, as data extension fields are, so
+/// `Status` and `status` are one property; taking either value would be a
+/// guess at what the caller meant.
+fn check_unique_names(
+    pairs: &[Property],
+    path: &str,
+    entry: &str,
+    noun: &str,
+) -> Result<(), Fault> {
+    let mut first_index: HashMap<String, usize> = HashMap::with_capacity(pairs.len());
+    for (index, pair) in pairs.iter().enumerate() {
+        let lowered = pair.name.to_lowercase();
+        if let Some(first) = first_index.get(&lowered) {
+            return Err(Fault::client(format!(
+                "{path}: the {noun} {} is given twice ({entry}[{}] and {entry}[{}])",
+                quote(&pair.name),
+                first + 1,
+                index + 1
+            )));
+        }
+        first_index.insert(lowered, index);
+    }
+    Ok(())
+}
+
 /// Reads `RetrieveRequestMsg/RetrieveRequest`.
+///
+/// `ObjectType` may be absent or empty when `ContinueRequest` asks for the
+/// next page, since the engine answers that from the saved query. suds
+/// (FuelSDK-Python and FuelSDK-PHP) sends exactly that: `<ObjectType/>`
+/// next to the `ContinueRequest`.
 fn decode_retrieve(message: &Element) -> Result<RetrieveCall, Fault> {
-    let Some(request) = child(message, "RetrieveRequest") else {
+    let Some(request) = child(message, "RetrieveRequest", "")? else {
         return Err(Fault::client("RetrieveRequestMsg holds no RetrieveRequest"));
     };
     let path = "RetrieveRequest";
 
-    let object_type = required_identifier(request, "ObjectType", path)?;
+    let continue_request = identifier(request, "ContinueRequest", path)?;
+    let object_type = match continue_request {
+        Some(_) => identifier(request, "ObjectType", path)?.unwrap_or_default(),
+        None => required_identifier(request, "ObjectType", path)?,
+    };
     let properties = children(request, "Properties")
         .map(|property| property.text.trim().to_owned())
         .filter(|property| !property.is_empty())
         .collect();
-    let filter = match child(request, "Filter") {
+    let filter = match child(request, "Filter", path)? {
         Some(filter) => Some(decode_filter(filter, &join(path, "Filter"))?),
         None => None,
     };
 
-    let batch_size = match child(request, "Options") {
+    let batch_size = match child(request, "Options", path)? {
         Some(options) => integer(options, "BatchSize", &join(path, "Options"))?,
         None => None,
     };
@@ -502,7 +585,7 @@ fn decode_retrieve(message: &Element) -> Result<RetrieveCall, Fault> {
         object_type,
         properties,
         filter,
-        continue_request: identifier(request, "ContinueRequest"),
+        continue_request,
         batch_size,
         client_ids,
     })
@@ -517,11 +600,14 @@ fn decode_filter(element: &Element, path: &str) -> Result<Filter, Fault> {
         Some("SimpleFilterPart") => decode_simple_filter(element, path),
         Some("ComplexFilterPart") => decode_complex_filter(element, path),
         Some(other) => Err(Fault::client(format!(
-            "{path}: Confab does not support filters of type {other}; use SimpleFilterPart \
-             or ComplexFilterPart"
+            "{path}: Confab does not support filters of type {}; use SimpleFilterPart \
+             or ComplexFilterPart",
+            printable(other)
         ))),
-        None if child(element, "Property").is_some() => decode_simple_filter(element, path),
-        None if child(element, "LeftOperand").is_some() => decode_complex_filter(element, path),
+        None if child(element, "Property", path)?.is_some() => decode_simple_filter(element, path),
+        None if child(element, "LeftOperand", path)?.is_some() => {
+            decode_complex_filter(element, path)
+        }
         None => Err(Fault::client(format!(
             "{path} has no xsi:type and neither a Property nor a LeftOperand, so Confab \
              cannot tell what kind of filter it is"
@@ -554,23 +640,34 @@ fn decode_simple_filter(element: &Element, path: &str) -> Result<Filter, Fault> 
 
 fn decode_complex_filter(element: &Element, path: &str) -> Result<Filter, Fault> {
     let left_path = join(path, "LeftOperand");
-    let Some(left) = child(element, "LeftOperand") else {
+    let Some(left) = child(element, "LeftOperand", path)? else {
         return Err(missing(&left_path));
     };
     let left = decode_filter(left, &left_path)?;
     let operator = enumerated(element, "LogicalOperator", path, &LOGICAL_OPERATORS)?
         .ok_or_else(|| missing(&join(path, "LogicalOperator")))?;
-    let right = match child(element, "RightOperand") {
+    let right = match child(element, "RightOperand", path)? {
         Some(right) => Some(Box::new(decode_filter(right, &join(path, "RightOperand"))?)),
         None => None,
     };
 
     let operands_path = join(path, "AdditionalOperands");
-    let additional = children(element, "AdditionalOperands")
+    let additional = child(element, "AdditionalOperands", path)?
+        .into_iter()
         .flat_map(|operands| children(operands, "Operand"))
         .enumerate()
         .map(|(index, operand)| decode_filter(operand, &indexed(&operands_path, "Operand", index)))
         .collect::<Result<Vec<_>, _>>()?;
+
+    // The WSDL makes RightOperand optional only so that AdditionalOperands
+    // can stand in for it; a part with neither combines nothing and would
+    // quietly match no row at all.
+    if right.is_none() && additional.is_empty() {
+        return Err(Fault::client(format!(
+            "{path}/RightOperand is missing: a complex filter needs a RightOperand (or \
+             AdditionalOperands) to combine with its LeftOperand"
+        )));
+    }
 
     Ok(Filter::Complex {
         left: Box::new(left),
@@ -605,33 +702,52 @@ fn is_partner(name: &Name) -> bool {
         .is_none_or(|namespace| namespace == PARTNER_NS)
 }
 
-/// The children of `parent` named `local`, nil ones left out.
+/// The children of `parent` named `local`, nil ones left out: for the
+/// elements the WSDL lets repeat.
 fn children<'a>(parent: &'a Element, local: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
     parent.children.iter().filter(move |element| {
         element.name.local == local && is_partner(&element.name) && !element.is_nil()
     })
 }
 
-/// The first child of `parent` named `local`. A repeated element that the
-/// WSDL allows once is read from its first occurrence.
-fn child<'a>(parent: &'a Element, local: &'a str) -> Option<&'a Element> {
-    children(parent, local).next()
+/// The child of `parent` (at `path`) named `local`, an element the WSDL
+/// allows once. A nil one counts as absent.
+///
+/// A second occurrence is a client fault rather than ignored: whichever one
+/// Confab took, some client would mean the other, and for an `Options` or a
+/// key that decides what the call does. A nil occurrence counts too, since
+/// the element is there twice all the same.
+fn child<'a>(parent: &'a Element, local: &str, path: &str) -> Result<Option<&'a Element>, Fault> {
+    let mut occurrences = parent
+        .children
+        .iter()
+        .filter(|element| element.name.local == local && is_partner(&element.name));
+    let first = occurrences.next();
+    if occurrences.next().is_some() {
+        return Err(Fault::client(format!(
+            "{} is given more than once, but the partnerAPI allows only one",
+            join(path, local)
+        )));
+    }
+    Ok(first.filter(|element| !element.is_nil()))
 }
 
 /// An `xsd:string` child, as written.
-fn string(parent: &Element, local: &str) -> Option<String> {
-    child(parent, local).map(|element| element.text.clone())
+fn string(parent: &Element, local: &str, path: &str) -> Result<Option<String>, Fault> {
+    Ok(child(parent, local, path)?.map(|element| element.text.clone()))
 }
 
 /// A name or identifier child, trimmed; an empty one counts as absent.
-fn identifier(parent: &Element, local: &str) -> Option<String> {
-    let element = child(parent, local)?;
+fn identifier(parent: &Element, local: &str, path: &str) -> Result<Option<String>, Fault> {
+    let Some(element) = child(parent, local, path)? else {
+        return Ok(None);
+    };
     let value = element.text.trim();
-    (!value.is_empty()).then(|| value.to_owned())
+    Ok((!value.is_empty()).then(|| value.to_owned()))
 }
 
 fn required_identifier(parent: &Element, local: &str, path: &str) -> Result<String, Fault> {
-    identifier(parent, local).ok_or_else(|| missing(&join(path, local)))
+    identifier(parent, local, path)?.ok_or_else(|| missing(&join(path, local)))
 }
 
 /// A typed child: absent is `None`, present must parse.
@@ -642,7 +758,7 @@ fn typed<T>(
     parse: impl Fn(&str) -> Option<T>,
     expected: &str,
 ) -> Result<Option<T>, Fault> {
-    let Some(element) = child(parent, local) else {
+    let Some(element) = child(parent, local, path)? else {
         return Ok(None);
     };
     let value = element.text.trim();
@@ -718,7 +834,7 @@ fn instant(parent: &Element, local: &str, path: &str) -> Result<Option<DateTime<
 
 /// `Client/ID`, the account an object or a call means to act in.
 fn client_id(parent: &Element, path: &str) -> Result<Option<i64>, Fault> {
-    match child(parent, "Client") {
+    match child(parent, "Client", path)? {
         Some(client) => long(client, "ID", &join(path, "Client")),
         None => Ok(None),
     }
@@ -757,13 +873,15 @@ fn invalid(path: &str, value: &str, expected: &str) -> Fault {
 }
 
 /// Quotes a client's value for a fault message, cut short so that a huge
-/// value cannot bloat the answer.
+/// value cannot bloat the answer, and with anything invisible escaped (see
+/// [`printable`]). It is cut before it is escaped, so an escape is never cut
+/// in half.
 fn quote(value: &str) -> String {
     if value.chars().count() <= MAX_QUOTED_CHARS {
-        return format!("'{value}'");
+        return format!("'{}'", printable(value));
     }
     let head: String = value.chars().take(MAX_QUOTED_CHARS).collect();
-    format!("'{head}...'")
+    format!("'{}...'", printable(&head))
 }
 
 #[cfg(test)]
@@ -1321,6 +1439,8 @@ mod tests {
                      <LeftOperand><Property>A</Property><SimpleOperator>equals</SimpleOperator>
                        <Value>1</Value></LeftOperand>
                      <LogicalOperator>AND</LogicalOperator>
+                     <RightOperand><Property>B</Property>
+                       <SimpleOperator>isNotNull</SimpleOperator></RightOperand>
                    </Operand>
                  </AdditionalOperands>
                </Filter>
@@ -1359,7 +1479,7 @@ mod tests {
                     Filter::Complex {
                         left: Box::new(simple("A", SimpleOperator::Equals, &["1"], &[])),
                         operator: LogicalOperator::And,
-                        right: None,
+                        right: Some(Box::new(simple("B", SimpleOperator::IsNotNull, &[], &[]))),
                         additional: vec![],
                     },
                 ],
@@ -1451,5 +1571,444 @@ mod tests {
         assert_eq!(canonical_action("getsystemstatus"), Some("GetSystemStatus"));
         assert_eq!(canonical_action("CREATE"), Some("Create"));
         assert_eq!(canonical_action("Created"), None);
+    }
+
+    /// The message a single-valued element given twice gets.
+    fn repeated(path: &str) -> String {
+        format!("{path} is given more than once, but the partnerAPI allows only one")
+    }
+
+    #[test]
+    fn options_given_twice_are_refused() {
+        let object = r#"<Objects xsi:type="ScheduledRequest"><RequestID>r</RequestID></Objects>"#;
+        let twice = create(&format!("<Options/>{object}<Options/>"));
+        assert_eq!(client_fault(twice), repeated("Options"));
+
+        // A nil occurrence is still a second one.
+        let nil = create(&format!(r#"<Options/><Options xsi:nil="true"/>{object}"#));
+        assert_eq!(client_fault(nil), repeated("Options"));
+    }
+
+    #[test]
+    fn single_options_given_twice_are_refused() {
+        for local in [
+            "RequestType",
+            "ConversationID",
+            "SequenceCode",
+            "CallsInConversation",
+            "ScheduledTime",
+            "RequestExpirationTime",
+            "QueuePriority",
+            "Priority",
+            "Client",
+            "SaveOptions",
+        ] {
+            let xml = format!("<{local}/><{local}/>");
+            let expected = repeated(&format!("Options/{local}"));
+            assert_eq!(client_fault(options(&xml)), expected, "{xml}");
+        }
+
+        let cases = [
+            (
+                "<SendResponseTo><ResponseType>None</ResponseType>\
+                 <ResponseType>HTTPPost</ResponseType></SendResponseTo>",
+                "Options/SendResponseTo[1]/ResponseType",
+            ),
+            (
+                "<SendResponseTo><ResponseType>None</ResponseType><ResponseAddress>a\
+                 </ResponseAddress><ResponseAddress>b</ResponseAddress></SendResponseTo>",
+                "Options/SendResponseTo[1]/ResponseAddress",
+            ),
+            (
+                "<SaveOptions><SaveOption><PropertyName>A</PropertyName><PropertyName>B\
+                 </PropertyName><SaveAction>Default</SaveAction></SaveOption></SaveOptions>",
+                "Options/SaveOptions/SaveOption[1]/PropertyName",
+            ),
+            ("<Client><ID>1</ID><ID>2</ID></Client>", "Options/Client/ID"),
+            (
+                r#"<ConversationID xsi:nil="true"/><ConversationID>c</ConversationID>"#,
+                "Options/ConversationID",
+            ),
+        ];
+        for (xml, path) in cases {
+            assert_eq!(client_fault(options(xml)), repeated(path), "{xml}");
+        }
+    }
+
+    #[test]
+    fn repeatable_and_unknown_elements_may_repeat() {
+        let options = options(
+            "<SendResponseTo><ResponseType>None</ResponseType></SendResponseTo>\
+             <SendResponseTo><ResponseType>None</ResponseType></SendResponseTo>\
+             <SaveOptions><SaveOption><PropertyName>A</PropertyName>\
+               <SaveAction>Default</SaveAction></SaveOption>\
+               <SaveOption><PropertyName>B</PropertyName>\
+               <SaveAction>Default</SaveAction></SaveOption></SaveOptions>\
+             <Container/><Container/><Unknown>1</Unknown><Unknown>2</Unknown>",
+        )
+        .unwrap();
+        assert_eq!(options.send_response_to.len(), 2);
+        assert_eq!(options.save_options.len(), 2);
+
+        let row = object(
+            r#"<Objects xsi:type="DataExtensionObject" xmlns:x="urn:extension">
+                 <CustomerKey>DE</CustomerKey><x:CustomerKey>1</x:CustomerKey>
+                 <x:CustomerKey>2</x:CustomerKey><Owner/><Owner/>
+               </Objects>"#,
+        )
+        .unwrap();
+        assert_eq!(row.base().customer_key.as_deref(), Some("DE"));
+    }
+
+    #[test]
+    fn single_object_fields_given_twice_are_refused() {
+        let fields = [
+            ("DataExtensionObject", "CustomerKey"),
+            ("DataExtensionObject", "Name"),
+            ("DataExtensionObject", "CorrelationID"),
+            ("DataExtensionObject", "ObjectID"),
+            ("DataExtensionObject", "ID"),
+            ("DataExtensionObject", "Client"),
+            ("DataExtensionObject", "Properties"),
+            ("DataExtensionObject", "Keys"),
+            ("DataExtension", "Name"),
+            ("DataExtension", "Description"),
+            ("DataExtension", "IsSendable"),
+            ("DataExtension", "Fields"),
+            ("Subscriber", "EmailAddress"),
+            ("Subscriber", "SubscriberKey"),
+            ("Subscriber", "Status"),
+            ("ScheduledRequest", "RequestID"),
+            ("ScheduledConversation", "ConversationID"),
+        ];
+        for (type_name, local) in fields {
+            let xml = format!(r#"<Objects xsi:type="{type_name}"><{local}/><{local}/></Objects>"#);
+            let expected = repeated(&format!("Objects[1]/{local}"));
+            assert_eq!(client_fault(create(&xml)), expected, "{xml}");
+        }
+
+        let cases = [
+            (
+                r#"<Objects xsi:type="DataExtension"><Fields><Field><Name>A</Name><Name>B</Name>
+                   </Field></Fields></Objects>"#,
+                "Objects[1]/Fields/Field[1]/Name",
+            ),
+            (
+                r#"<Objects xsi:type="DataExtension"><Fields><Field><Name>A</Name></Field><Field>
+                   <Name>B</Name><FieldType>Text</FieldType><FieldType>Number</FieldType></Field>
+                   </Fields></Objects>"#,
+                "Objects[1]/Fields/Field[2]/FieldType",
+            ),
+            (
+                r#"<Objects xsi:type="DataExtensionObject"><Properties><Property><Name>A</Name>
+                   <Value>1</Value><Value>2</Value></Property></Properties></Objects>"#,
+                "Objects[1]/Properties/Property[1]/Value",
+            ),
+            (
+                r#"<Objects xsi:type="DataExtensionObject"><Keys><Key><Name>A</Name><Name>B</Name>
+                   <Value>1</Value></Key></Keys></Objects>"#,
+                "Objects[1]/Keys/Key[1]/Name",
+            ),
+            (
+                r#"<Objects xsi:type="Subscriber"><Attributes><Name>A</Name><Value>1</Value>
+                   <Value>2</Value></Attributes></Objects>"#,
+                "Objects[1]/Attributes[1]/Value",
+            ),
+            (
+                r#"<Objects xsi:type="Subscriber"><Client><ID>1</ID><ID>1</ID></Client></Objects>"#,
+                "Objects[1]/Client/ID",
+            ),
+        ];
+        for (xml, path) in cases {
+            assert_eq!(client_fault(create(xml)), repeated(path), "{xml}");
+        }
+    }
+
+    #[test]
+    fn a_property_named_twice_in_one_row_is_refused() {
+        let properties = object(
+            r#"<Objects xsi:type="DataExtensionObject"><Properties>
+                 <Property><Name>Status</Name><Value>a</Value></Property>
+                 <Property><Name>Other</Name><Value>b</Value></Property>
+                 <Property><Name> status </Name><Value>c</Value></Property>
+               </Properties></Objects>"#,
+        );
+        assert_eq!(
+            client_fault(properties),
+            "Objects[1]/Properties: the property 'status' is given twice (Property[1] and \
+             Property[3])"
+        );
+
+        let keys = object(
+            r#"<Objects xsi:type="DataExtensionObject"><Keys>
+                 <Key><Name>ÄId</Name><Value>1</Value></Key>
+                 <Key><Name>äID</Name><Value>2</Value></Key>
+               </Keys></Objects>"#,
+        );
+        assert_eq!(
+            client_fault(keys),
+            "Objects[1]/Keys: the key 'äID' is given twice (Key[1] and Key[2])"
+        );
+
+        let attributes = object(
+            r#"<Objects xsi:type="Subscriber">
+                 <Attributes><Name>First</Name><Value>Ann</Value></Attributes>
+                 <Attributes><Name>FIRST</Name><Value>Bo</Value></Attributes>
+               </Objects>"#,
+        );
+        assert_eq!(
+            client_fault(attributes),
+            "Objects[1]: the attribute 'FIRST' is given twice (Attributes[1] and Attributes[2])"
+        );
+
+        // A key may also be given among the properties: that is one name per
+        // list, and how rows are updated.
+        let row = object(
+            r#"<Objects xsi:type="DataExtensionObject">
+                 <Keys><Key><Name>Id</Name><Value>1</Value></Key></Keys>
+                 <Properties><Property><Name>Id</Name><Value>1</Value></Property></Properties>
+               </Objects>"#,
+        );
+        assert!(row.is_ok(), "{row:?}");
+    }
+
+    #[test]
+    fn single_retrieve_elements_given_twice_are_refused() {
+        let filter = r#"<Filter xsi:type="SimpleFilterPart"><Property>A</Property>
+                        <SimpleOperator>isNull</SimpleOperator></Filter>"#;
+        let cases = [
+            (
+                "<ObjectType>A</ObjectType><ObjectType>B</ObjectType>".to_owned(),
+                "RetrieveRequest/ObjectType",
+            ),
+            (
+                format!("<ObjectType>A</ObjectType>{filter}{filter}"),
+                "RetrieveRequest/Filter",
+            ),
+            (
+                "<ObjectType>A</ObjectType><ContinueRequest>1</ContinueRequest>\
+                 <ContinueRequest>2</ContinueRequest>"
+                    .to_owned(),
+                "RetrieveRequest/ContinueRequest",
+            ),
+            (
+                "<ObjectType>A</ObjectType><Options/><Options/>".to_owned(),
+                "RetrieveRequest/Options",
+            ),
+            (
+                "<ObjectType>A</ObjectType><Options><BatchSize>1</BatchSize>\
+                 <BatchSize>2</BatchSize></Options>"
+                    .to_owned(),
+                "RetrieveRequest/Options/BatchSize",
+            ),
+            (
+                "<ObjectType>A</ObjectType><ClientIDs><ID>1</ID><ID>2</ID></ClientIDs>".to_owned(),
+                "RetrieveRequest/ClientIDs[1]/ID",
+            ),
+            (
+                r#"<ObjectType>A</ObjectType><Filter xsi:type="SimpleFilterPart">
+                   <Property>A</Property><Property>B</Property>
+                   <SimpleOperator>isNull</SimpleOperator></Filter>"#
+                    .to_owned(),
+                "RetrieveRequest/Filter/Property",
+            ),
+            (
+                r#"<ObjectType>A</ObjectType><Filter><Property>A</Property><Property>B</Property>
+                   <SimpleOperator>isNull</SimpleOperator></Filter>"#
+                    .to_owned(),
+                "RetrieveRequest/Filter/Property",
+            ),
+            (
+                r#"<ObjectType>A</ObjectType><Filter xsi:type="SimpleFilterPart">
+                   <Property>A</Property><SimpleOperator>isNull</SimpleOperator>
+                   <SimpleOperator>isNotNull</SimpleOperator></Filter>"#
+                    .to_owned(),
+                "RetrieveRequest/Filter/SimpleOperator",
+            ),
+        ];
+        for (xml, path) in &cases {
+            assert_eq!(client_fault(retrieve(xml)), repeated(path), "{xml}");
+        }
+
+        let operand = "<Property>A</Property><SimpleOperator>isNull</SimpleOperator>";
+        for local in [
+            "LeftOperand",
+            "LogicalOperator",
+            "RightOperand",
+            "AdditionalOperands",
+        ] {
+            let mut parts = format!(
+                "<LeftOperand>{operand}</LeftOperand><LogicalOperator>OR</LogicalOperator>\
+                 <RightOperand>{operand}</RightOperand>\
+                 <AdditionalOperands><Operand>{operand}</Operand></AdditionalOperands>"
+            );
+            let doubled = match local {
+                "LogicalOperator" => "<LogicalOperator>AND</LogicalOperator>".to_owned(),
+                "AdditionalOperands" => "<AdditionalOperands/>".to_owned(),
+                _ => format!("<{local}>{operand}</{local}>"),
+            };
+            parts.push_str(&doubled);
+            let xml = format!(
+                r#"<ObjectType>A</ObjectType><Filter xsi:type="ComplexFilterPart">{parts}
+                   </Filter>"#
+            );
+            let expected = repeated(&format!("RetrieveRequest/Filter/{local}"));
+            assert_eq!(client_fault(retrieve(&xml)), expected, "{xml}");
+        }
+
+        let two_requests = decode(
+            "Retrieve",
+            &format!(
+                r#"<RetrieveRequestMsg xmlns="{PARTNER_NS}">
+                   <RetrieveRequest><ObjectType>A</ObjectType></RetrieveRequest>
+                   <RetrieveRequest><ObjectType>B</ObjectType></RetrieveRequest>
+                   </RetrieveRequestMsg>"#
+            ),
+        );
+        assert_eq!(client_fault(two_requests), repeated("RetrieveRequest"));
+    }
+
+    #[test]
+    fn single_perform_elements_given_twice_are_refused() {
+        for (inner, path) in [
+            ("<Action>start</Action><Action>stop</Action>", "Action"),
+            ("<Definitions/><Definitions/>", "Definitions"),
+            ("<Options/><Options/>", "Options"),
+        ] {
+            let perform = decode(
+                "Perform",
+                &format!(r#"<PerformRequestMsg xmlns="{PARTNER_NS}">{inner}</PerformRequestMsg>"#),
+            );
+            assert_eq!(client_fault(perform), repeated(path), "{inner}");
+        }
+    }
+
+    #[test]
+    fn continue_request_needs_no_object_type() {
+        // Exactly what suds (FuelSDK-Python, FuelSDK-PHP) sends for the
+        // next page.
+        let suds = retrieve(
+            "<ObjectType/><ContinueRequest>7d3f2b1c-5a8e-4e0b-9c6d-2f1a3b4c5d6e</ContinueRequest>",
+        )
+        .unwrap();
+        assert_eq!(suds.object_type, "");
+        assert_eq!(
+            suds.continue_request.as_deref(),
+            Some("7d3f2b1c-5a8e-4e0b-9c6d-2f1a3b4c5d6e")
+        );
+
+        let absent = retrieve("<ContinueRequest> id </ContinueRequest>").unwrap();
+        assert_eq!(
+            (
+                absent.object_type.as_str(),
+                absent.continue_request.as_deref()
+            ),
+            ("", Some("id"))
+        );
+
+        let given =
+            retrieve("<ObjectType>ResultItem</ObjectType><ContinueRequest>id</ContinueRequest>")
+                .unwrap();
+        assert_eq!(given.object_type, "ResultItem");
+
+        // Without a request to continue, ObjectType is what says what to
+        // retrieve.
+        for xml in [
+            "<ObjectType/>",
+            "<ObjectType/><ContinueRequest> </ContinueRequest>",
+        ] {
+            assert_eq!(
+                client_fault(retrieve(xml)),
+                "RetrieveRequest/ObjectType is missing",
+                "{xml}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_complex_filter_needs_a_right_operand() {
+        let left = "<LeftOperand><Property>A</Property><SimpleOperator>isNull</SimpleOperator>\
+                    </LeftOperand><LogicalOperator>OR</LogicalOperator>";
+        let expected = "RetrieveRequest/Filter/RightOperand is missing: a complex filter needs a \
+                        RightOperand (or AdditionalOperands) to combine with its LeftOperand";
+        for extra in [
+            "",
+            "<AdditionalOperands/>",
+            r#"<RightOperand xsi:nil="true"/>"#,
+        ] {
+            let xml = format!(
+                r#"<ObjectType>X</ObjectType><Filter xsi:type="ComplexFilterPart">{left}{extra}
+                   </Filter>"#
+            );
+            assert_eq!(client_fault(retrieve(&xml)), expected, "{xml}");
+        }
+
+        let additional_only = retrieve(&format!(
+            r#"<ObjectType>X</ObjectType><Filter xsi:type="ComplexFilterPart">{left}
+               <AdditionalOperands><Operand><Property>B</Property>
+               <SimpleOperator>isNull</SimpleOperator></Operand></AdditionalOperands></Filter>"#
+        ))
+        .unwrap();
+        let Some(Filter::Complex {
+            right, additional, ..
+        }) = additional_only.filter
+        else {
+            panic!("not a complex filter");
+        };
+        assert_eq!((right, additional.len()), (None, 1));
+    }
+
+    #[test]
+    fn conversation_ids_are_limited_in_length() {
+        // The limit counts characters, not bytes.
+        let longest = "é".repeat(MAX_CONVERSATION_ID_CHARS);
+        let accepted = options(&format!("<ConversationID>{longest}</ConversationID>")).unwrap();
+        assert_eq!(accepted.conversation_id.as_deref(), Some(longest.as_str()));
+
+        let too_long = "c".repeat(MAX_CONVERSATION_ID_CHARS + 1);
+        let message = client_fault(options(&format!(
+            "<ConversationID>{too_long}</ConversationID>"
+        )));
+        assert_eq!(
+            message,
+            "Options/ConversationID is 513 characters long; Confab accepts at most 512"
+        );
+
+        let scheduled = create(&format!(
+            r#"<Objects xsi:type="ScheduledConversation"><ConversationID>{too_long}
+               </ConversationID></Objects>"#
+        ));
+        assert_eq!(
+            client_fault(scheduled),
+            "Objects[1]/ConversationID is 513 characters long; Confab accepts at most 512"
+        );
+    }
+
+    #[test]
+    fn client_values_in_faults_are_escaped() {
+        let message = client_fault(options("<SequenceCode>1&#9;2\u{202E}</SequenceCode>"));
+        assert_eq!(
+            message,
+            r"Options/SequenceCode: '1\u{9}2\u{202e}' is not an integer"
+        );
+
+        // Escaping comes after the cut, so an escape is never cut in half.
+        let long = format!("{}\u{85}", "x".repeat(MAX_QUOTED_CHARS - 1));
+        assert_eq!(quote(&long), format!(r"'{}\u{{85}}'", "x".repeat(59)));
+        let longer = format!("{long}tail");
+        assert_eq!(quote(&longer), format!(r"'{}\u{{85}}...'", "x".repeat(59)));
+    }
+
+    #[test]
+    fn an_unknown_action_is_escaped_in_its_fault() {
+        let xml = format!(
+            r#"<s:Envelope xmlns:s="{SOAP11_NS}"><s:Body><VersionInfoRequestMsg
+               xmlns="{PARTNER_NS}"/></s:Body></s:Envelope>"#
+        );
+        let envelope = decode_envelope(xml.as_bytes(), None, Some("Fro\u{1}b\u{FFFF}")).unwrap();
+        assert_eq!(
+            client_fault(envelope.call),
+            r"'Fro\u{1}b\u{ffff}' is not an operation of the partnerAPI"
+        );
     }
 }

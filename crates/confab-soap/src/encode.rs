@@ -12,6 +12,12 @@
 //! the order of a `sequence`. Optional fields are left out when they are
 //! `None` rather than written empty.
 //!
+//! Every name, text and attribute value goes out through one filter,
+//! `xml_safe`, which replaces any character XML 1.0 forbids with U+FFFD.
+//! Decoding already refuses such characters, but responses also carry what
+//! the engine stored and wrote, and one control character in them would make
+//! the whole response unparseable for every client.
+//!
 //! SOAP 1.2 requests (WCF) are answered in SOAP 1.2 with a WS-Addressing
 //! header, since WCF refuses a 1.1 reply and correlates by `RelatesTo`.
 //!
@@ -26,12 +32,15 @@ use confab_core::data_extension::{FieldError, RowErrors};
 use confab_core::result::{
     Node, NodeContent, ObjectResult, OverallStatus, RetrieveOutcome, RetrieveStatus, StatusCode,
 };
+use std::borrow::Cow;
+
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use uuid::Uuid;
 
 use crate::envelope::SoapVersion;
 use crate::fault::{Fault, FaultKind};
+use crate::xml::is_xml_char;
 use crate::{PARTNER_NS, SOAP11_NS, SOAP12_NS, XSI_NS};
 
 /// The XML Schema namespace, declared on every envelope as `xsd`.
@@ -107,21 +116,19 @@ impl XmlOut {
     }
 
     fn open(&mut self, name: &str, attributes: &[(&str, &str)]) {
-        let start = BytesStart::new(name).with_attributes(attributes.iter().copied());
-        self.event(Event::Start(start));
+        self.event(Event::Start(start_tag(name, attributes)));
     }
 
     fn close(&mut self, name: &str) {
-        self.event(Event::End(BytesEnd::new(name)));
+        self.event(Event::End(BytesEnd::new(xml_safe(name))));
     }
 
     fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) {
-        let start = BytesStart::new(name).with_attributes(attributes.iter().copied());
-        self.event(Event::Empty(start));
+        self.event(Event::Empty(start_tag(name, attributes)));
     }
 
     fn text(&mut self, text: &str) {
-        self.event(Event::Text(BytesText::new(text)));
+        self.event(Event::Text(BytesText::new(&xml_safe(text))));
     }
 
     /// An element holding only text; empty text gives `<name></name>`.
@@ -134,6 +141,32 @@ impl XmlOut {
     fn finish(self) -> String {
         String::from_utf8(self.writer.into_inner()).expect("only str data is written")
     }
+}
+
+/// A start tag, its name and attributes passed through [`xml_safe`].
+fn start_tag<'a>(name: &'a str, attributes: &[(&str, &str)]) -> BytesStart<'a> {
+    let mut start = BytesStart::new(xml_safe(name));
+    for (key, value) in attributes {
+        start.push_attribute((xml_safe(key).as_ref(), xml_safe(value).as_ref()));
+    }
+    start
+}
+
+/// `text` with every character XML 1.0 forbids (see [`is_xml_char`])
+/// replaced by U+FFFD, the replacement character. It borrows in the usual
+/// case of nothing to replace.
+fn xml_safe(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        return Cow::Borrowed(text);
+    }
+    let replace = |character| {
+        if is_xml_char(character) {
+            character
+        } else {
+            char::REPLACEMENT_CHARACTER
+        }
+    };
+    Cow::Owned(text.chars().map(replace).collect())
 }
 
 /// Writes the response to a Create, Update, Delete or Perform.
@@ -630,5 +663,26 @@ mod tests {
             out.finish(),
             r#"<a b="&quot;&lt;&amp;&gt;&apos;">&lt;&amp;&gt;&quot;&apos;</a>"#
         );
+    }
+
+    #[test]
+    fn forbidden_characters_never_reach_the_output() {
+        let mut out = XmlOut::new();
+        out.open("a\u{1}", &[("b\u{2}", "x\u{0}y\u{FFFE}")]);
+        out.text("one\u{B}two\u{FFFF}three\u{1F}");
+        out.close("a\u{1}");
+        out.empty("c", &[("d", "\u{7}")]);
+        assert_eq!(
+            out.finish(),
+            "<a\u{FFFD} b\u{FFFD}=\"x\u{FFFD}y\u{FFFD}\">one\u{FFFD}two\u{FFFD}three\u{FFFD}\
+             </a\u{FFFD}><c d=\"\u{FFFD}\"/>"
+        );
+    }
+
+    #[test]
+    fn xml_safe_keeps_every_allowed_character_and_borrows() {
+        let allowed = "\t\n\r plain € \u{D7FF}\u{E000}\u{FFFD}\u{10000}\u{10FFFF}";
+        assert!(matches!(xml_safe(allowed), Cow::Borrowed(text) if text == allowed));
+        assert_eq!(xml_safe("\u{0}a\u{FFFF}"), "\u{FFFD}a\u{FFFD}");
     }
 }

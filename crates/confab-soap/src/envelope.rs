@@ -14,10 +14,19 @@
 //! ```
 //!
 //! Failures come in two kinds. What makes a message unreadable as a call at
-//! all (not XML, not a SOAP envelope, no Body, no action) fails
-//! [`decode_envelope`] itself. Anything wrong with the body is kept in
-//! [`Envelope::call`] instead, so that the caller is authenticated before it
-//! is told what is wrong with its request.
+//! all (not XML, not a SOAP envelope, no Body, no action, a header entry
+//! marked `mustUnderstand` that Confab does not understand, more than one
+//! credential) fails [`decode_envelope`] itself. Anything wrong with the body
+//! is kept in [`Envelope::call`] instead, so that the caller is
+//! authenticated before it is told what is wrong with its request.
+//!
+//! A header carries one credential. The one combination of two that clients
+//! send on purpose is the legacy `oAuth` token with a `*`/`*` UsernameToken
+//! (spec §3.3), where the UsernameToken is a placeholder; a `*`/`*`
+//! UsernameToken next to a `fueloauth` token is read the same way. Anything
+//! else with two credentials, even two of the same kind, is refused rather
+//! than resolved by picking one: the two may name different accounts, and
+//! the call would run as whichever Confab happened to prefer.
 //!
 //! Everything is found by namespace and local name, never by prefix
 //! (captures README item 5). The header entries Confab reads are matched by
@@ -31,6 +40,32 @@ use crate::decode::{canonical_action, decode_call};
 use crate::fault::Fault;
 use crate::xml::{self, Element};
 use crate::{SOAP11_NS, SOAP12_NS};
+
+/// The header entries Confab understands, in the sense of SOAP's
+/// `mustUnderstand`: its credentials and the WS-Addressing headers. Like
+/// every header entry Confab reads, they are matched by local name in any
+/// namespace.
+const UNDERSTOOD_HEADERS: [&str; 10] = [
+    "fueloauth",
+    "oAuth",
+    "Security",
+    "Action",
+    "MessageID",
+    "To",
+    "ReplyTo",
+    "From",
+    "FaultTo",
+    "RelatesTo",
+];
+
+/// The SOAP 1.1 `actor` that targets whichever node reads the message next,
+/// Confab included.
+const SOAP11_ACTOR_NEXT: &str = "http://schemas.xmlsoap.org/soap/actor/next";
+/// The SOAP 1.2 roles Confab plays: the next node and the ultimate receiver.
+const SOAP12_ROLES: [&str; 2] = [
+    "http://www.w3.org/2003/05/soap-envelope/role/next",
+    "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver",
+];
 
 /// The SOAP version of a request; the response uses the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +81,8 @@ pub enum SoapVersion {
 pub enum Credentials {
     /// No credentials at all.
     None,
-    /// `fueloauth` (any namespace, nested or not): an access token.
+    /// `fueloauth` (any namespace, nested or not): an access token. A
+    /// `*`/`*` UsernameToken that comes with it is ignored.
     AccessToken(String),
     /// `oAuth/oAuthToken`: a legacy token. A `*`/`*` UsernameToken that
     /// comes with it is ignored.
@@ -113,10 +149,12 @@ impl SoapVersion {
 ///
 /// # Errors
 ///
-/// A client fault when the body is not UTF-8 XML, its root is not a SOAP
-/// 1.1 or 1.2 `Envelope`, the envelope has no `Body` (or two of `Header` or
-/// `Body`), or neither `SOAPAction`, a WS-Addressing `Action` header nor the
-/// content type names an operation.
+/// A client fault when the body is not UTF-8 XML (or holds a character XML
+/// 1.0 forbids), its root is not a SOAP 1.1 or 1.2 `Envelope`, the envelope
+/// has no `Body` (or two of `Header` or `Body`), a header entry Confab does
+/// not understand is marked `mustUnderstand`, neither `SOAPAction`, a
+/// WS-Addressing `Action` header nor the content type names an operation,
+/// or the header carries more than one credential.
 pub fn decode_envelope(
     body: &[u8],
     content_type: Option<&str>,
@@ -125,6 +163,9 @@ pub fn decode_envelope(
     let root = xml::parse(body).map_err(|error| Fault::client(error.to_string()))?;
     let version = envelope_version(&root)?;
     let (header, body) = envelope_parts(&root, version)?;
+    if let Some(header) = header {
+        check_must_understand(header, version)?;
+    }
 
     let Some(action) = find_action(soap_action, header, content_type) else {
         return Err(Fault::client(
@@ -138,7 +179,10 @@ pub fn decode_envelope(
         .and_then(|header| header_entry(header, "MessageID"))
         .map(|entry| entry.text.trim().to_owned())
         .filter(|id| !id.is_empty());
-    let credentials = header.map_or(Credentials::None, read_credentials);
+    let credentials = match header {
+        Some(header) => read_credentials(header)?,
+        None => Credentials::None,
+    };
     let call = decode_body(&action, body);
 
     Ok(Envelope {
@@ -260,32 +304,94 @@ fn unquote(value: &str) -> &str {
         .trim()
 }
 
-/// The credentials in the header, in order of preference: a `fueloauth`
-/// token, a legacy `oAuth/oAuthToken` (whose companion `*`/`*`
-/// UsernameToken means nothing, spec §3.3), a WS-Security UsernameToken.
-fn read_credentials(header: &Element) -> Credentials {
+/// Refuses a header entry that is marked `mustUnderstand` and meant for
+/// Confab but that Confab does not understand, as SOAP requires (1.1 §4.2.3,
+/// 1.2 part 1 §5.2.3). SOAP calls that a `MustUnderstand` fault; Confab's
+/// faults have no such code, so it is a client fault.
+///
+/// Only the attribute in the envelope's own namespace is `mustUnderstand`.
+/// suds writes an unqualified one on `Security` (the legacy captures), which
+/// SOAP does not count; Confab understands `Security` anyway.
+fn check_must_understand(header: &Element, version: SoapVersion) -> Result<(), Fault> {
+    let namespace = version.namespace();
+    for entry in &header.children {
+        let must_understand = entry
+            .attribute(Some(namespace), "mustUnderstand")
+            .is_some_and(|value| matches!(value.trim(), "1" | "true"));
+        let understood = UNDERSTOOD_HEADERS.contains(&entry.name.local.as_str());
+        if must_understand && !understood && is_for_confab(entry, version) {
+            return Err(Fault::client(format!(
+                "header {} must be understood, and Confab does not understand it",
+                entry.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a header entry is meant for Confab, the ultimate receiver. An
+/// entry that SOAP 1.1's `actor` or SOAP 1.2's `role` targets at some other
+/// node is not Confab's to understand.
+fn is_for_confab(entry: &Element, version: SoapVersion) -> bool {
+    let namespace = version.namespace();
+    let (target, roles): (_, &[&str]) = match version {
+        SoapVersion::Soap11 => (
+            entry.attribute(Some(namespace), "actor"),
+            &[SOAP11_ACTOR_NEXT],
+        ),
+        SoapVersion::Soap12 => (entry.attribute(Some(namespace), "role"), &SOAP12_ROLES),
+    };
+    target
+        .map(str::trim)
+        .is_none_or(|target| target.is_empty() || roles.contains(&target))
+}
+
+/// The credential in the header: a `fueloauth` token, a legacy
+/// `oAuth/oAuthToken` or a WS-Security UsernameToken.
+///
+/// Every entry is read, not just the first of a kind, so that a second
+/// credential is found and refused (see the module documentation). A `*`/`*`
+/// UsernameToken next to a token is the placeholder of spec §3.3 and means
+/// nothing.
+fn read_credentials(header: &Element) -> Result<Credentials, Fault> {
     // Ruby's savon nests the token in a second fueloauth element, and
     // some clients put it on its own indented line, hence the trimmed text
     // of all descendants.
-    let access_token = local_children(header, "fueloauth")
+    let access_tokens = local_children(header, "fueloauth")
         .map(|entry| entry.deep_text().trim().to_owned())
-        .find(|token| !token.is_empty());
-    if let Some(token) = access_token {
-        return Credentials::AccessToken(token);
-    }
-
-    let legacy_token = local_children(header, "oAuth")
+        .filter(|token| !token.is_empty())
+        .map(Credentials::AccessToken);
+    let legacy_tokens = local_children(header, "oAuth")
         .flat_map(|entry| local_children(entry, "oAuthToken"))
         .map(|token| token.deep_text().trim().to_owned())
-        .find(|token| !token.is_empty());
-    if let Some(token) = legacy_token {
-        return Credentials::LegacyToken(token);
-    }
-
-    local_children(header, "Security")
+        .filter(|token| !token.is_empty())
+        .map(Credentials::LegacyToken);
+    let mut tokens: Vec<Credentials> = access_tokens.chain(legacy_tokens).collect();
+    let mut username_tokens: Vec<Credentials> = local_children(header, "Security")
         .flat_map(|security| local_children(security, "UsernameToken"))
-        .find_map(username_token)
-        .unwrap_or(Credentials::None)
+        .filter_map(username_token)
+        .collect();
+
+    let ambiguous = || Fault::client("the header carries more than one credential");
+    if tokens.len() > 1 || username_tokens.len() > 1 {
+        return Err(ambiguous());
+    }
+    match (tokens.pop(), username_tokens.pop()) {
+        (Some(token), Some(username_token)) if is_placeholder(&username_token) => Ok(token),
+        (Some(_), Some(_)) => Err(ambiguous()),
+        (Some(credentials), None) | (None, Some(credentials)) => Ok(credentials),
+        (None, None) => Ok(Credentials::None),
+    }
+}
+
+/// Whether a UsernameToken is the `*`/`*` placeholder legacy clients send
+/// next to their token.
+fn is_placeholder(credentials: &Credentials) -> bool {
+    matches!(
+        credentials,
+        Credentials::UsernameToken { username, password }
+            if username == "*" && password.trim() == "*"
+    )
 }
 
 /// Reads a `UsernameToken`. Its `Password` is taken as plain text whatever
@@ -679,5 +785,169 @@ mod tests {
         let soap11 = Some("text/xml; charset=utf-8");
         assert_eq!(SoapVersion::from_content_type(soap11), SoapVersion::Soap11);
         assert_eq!(SoapVersion::from_content_type(None), SoapVersion::Soap11);
+    }
+
+    /// The fault `header` gets, which must fail the envelope.
+    fn header_fault(header: &str) -> String {
+        let xml = soap11(header, VERSION_INFO);
+        envelope_fault(xml.as_bytes(), Some("VersionInfo"))
+    }
+
+    fn username_token(username: &str, password: &str) -> String {
+        format!(
+            r#"<wsse:Security xmlns:wsse="{WSSE_NS}"><wsse:UsernameToken>
+               <wsse:Username>{username}</wsse:Username><wsse:Password>{password}</wsse:Password>
+               </wsse:UsernameToken></wsse:Security>"#
+        )
+    }
+
+    const AMBIGUOUS: &str = "the header carries more than one credential";
+
+    #[test]
+    fn more_than_one_credential_is_refused() {
+        let access = |token: &str| {
+            format!(r#"<fueloauth xmlns="http://exacttarget.com">{token}</fueloauth>"#)
+        };
+        let legacy = |token: &str| {
+            format!(
+                r#"<oAuth xmlns="http://exacttarget.com"><oAuthToken>{token}</oAuthToken></oAuth>"#
+            )
+        };
+        let two_in_one_security = format!(
+            r#"<Security xmlns="{WSSE_NS}"><UsernameToken><Username>a</Username>
+               <Password>p</Password></UsernameToken><UsernameToken><Username>b</Username>
+               <Password>q</Password></UsernameToken></Security>"#
+        );
+        let two_legacy_in_one = r#"<oAuth><oAuthToken>A</oAuthToken><oAuthToken>B</oAuthToken>
+                                   </oAuth>"#;
+        let cases = [
+            format!("{}{}", access("A"), access("B")),
+            format!("{}{}", access("A"), access("A")),
+            format!("{}{}", access("A"), legacy("B")),
+            format!("{}{}", legacy("A"), legacy("B")),
+            two_legacy_in_one.to_owned(),
+            format!("{}{}", username_token("a", "p"), username_token("b", "q")),
+            two_in_one_security,
+            format!("{}{}", username_token("*", "*"), username_token("*", "*")),
+            format!("{}{}", access("A"), username_token("user", "secret")),
+            format!("{}{}", legacy("A"), username_token("user", "secret")),
+            format!("{}{}{}", access("A"), legacy("B"), username_token("*", "*")),
+        ];
+        for header in &cases {
+            assert_eq!(header_fault(header), AMBIGUOUS, "{header}");
+        }
+    }
+
+    #[test]
+    fn a_star_username_token_next_to_a_token_is_a_placeholder() {
+        let star = username_token("*", "*");
+        let legacy = format!(
+            r#"{star}<etns:oAuth xmlns:etns="http://exacttarget.com">
+               <oAuthToken>LEGACY</oAuthToken></etns:oAuth>"#
+        );
+        assert_eq!(
+            credentials_of(&legacy),
+            Credentials::LegacyToken("LEGACY".into())
+        );
+
+        let access = format!(r#"<fueloauth>TOKEN</fueloauth>{star}"#);
+        assert_eq!(
+            credentials_of(&access),
+            Credentials::AccessToken("TOKEN".into())
+        );
+
+        // On its own it is what it is, and fails to log in.
+        let alone = Credentials::UsernameToken {
+            username: "*".into(),
+            password: "*".into(),
+        };
+        assert_eq!(credentials_of(&star), alone);
+    }
+
+    #[test]
+    fn empty_credential_entries_do_not_count() {
+        let header = format!(
+            "<fueloauth> </fueloauth><oAuth><oAuthToken/></oAuth>{}",
+            username_token("user", "secret")
+        );
+        let expected = Credentials::UsernameToken {
+            username: "user".into(),
+            password: "secret".into(),
+        };
+        assert_eq!(credentials_of(&header), expected);
+    }
+
+    #[test]
+    fn an_unknown_header_that_must_be_understood_is_refused() {
+        for value in ["1", "true", " true "] {
+            let header = format!(
+                r#"<x:Session xmlns:x="urn:session" e:mustUnderstand="{value}">s</x:Session>"#
+            );
+            assert_eq!(
+                header_fault(&header),
+                "header {urn:session}Session must be understood, and Confab does not \
+                 understand it",
+                "{value}"
+            );
+        }
+
+        // SOAP 1.2 takes the attribute from its own namespace.
+        let xml = format!(
+            r#"<s:Envelope xmlns:s="{SOAP12_NS}"><s:Header>
+                 <Trace xmlns="urn:trace" s:mustUnderstand="true"/></s:Header>
+                 <s:Body>{VERSION_INFO}</s:Body></s:Envelope>"#
+        );
+        assert_eq!(
+            envelope_fault(xml.as_bytes(), Some("VersionInfo")),
+            "header {urn:trace}Trace must be understood, and Confab does not understand it"
+        );
+    }
+
+    #[test]
+    fn headers_that_need_no_understanding_are_ignored() {
+        let cases = [
+            r#"<x:Session xmlns:x="urn:x">s</x:Session>"#.to_owned(),
+            r#"<x:Session xmlns:x="urn:x" e:mustUnderstand="0">s</x:Session>"#.to_owned(),
+            r#"<x:Session xmlns:x="urn:x" e:mustUnderstand="false">s</x:Session>"#.to_owned(),
+            // Unqualified, the attribute is not SOAP's (suds writes one so).
+            r#"<x:Session xmlns:x="urn:x" mustUnderstand="1">s</x:Session>"#.to_owned(),
+            // Meant for another node.
+            r#"<x:Session xmlns:x="urn:x" e:mustUnderstand="1" e:actor="urn:proxy"/>"#.to_owned(),
+            // Understood, in whatever namespace.
+            format!(
+                r#"<a:Action xmlns:a="{WSA_NS}" e:mustUnderstand="1">VersionInfo</a:Action>
+                   <a:To e:mustUnderstand="1" xmlns:a="{WSA_NS}">https://confab</a:To>
+                   <b:ReplyTo e:mustUnderstand="1" xmlns:b="http://www.w3.org/2005/08/addressing"
+                     ><b:Address>anonymous</b:Address></b:ReplyTo>"#
+            ),
+            format!(
+                r#"{}<fueloauth e:mustUnderstand="1">T</fueloauth>"#,
+                username_token("*", "*")
+                    .replace("<wsse:Security ", r#"<wsse:Security e:mustUnderstand="1" "#)
+            ),
+        ];
+        for header in &cases {
+            let xml = soap11(header, VERSION_INFO);
+            let envelope = decode_envelope(xml.as_bytes(), None, Some("VersionInfo"));
+            assert!(envelope.is_ok(), "{header}: {envelope:?}");
+        }
+
+        let next = r#"<x:Session xmlns:x="urn:x" e:mustUnderstand="1"
+                      e:actor="http://schemas.xmlsoap.org/soap/actor/next"/>"#;
+        assert!(header_fault(next).starts_with("header {urn:x}Session must be understood"));
+    }
+
+    #[test]
+    fn a_forbidden_character_fails_the_envelope_and_is_named_not_sent() {
+        let body = format!(
+            r#"<CreateRequest xmlns="{PARTNER_NS}"><Objects xsi:type="DataExtensionObject">
+               <CustomerKey>a&#x1;b</CustomerKey></Objects></CreateRequest>"#
+        );
+        let message = envelope_fault(soap11("", &body).as_bytes(), Some("Create"));
+        assert_eq!(
+            message,
+            "the request body holds the character U+0001, which XML 1.0 does not allow, in \
+             the text of Envelope/Body/CreateRequest/Objects/CustomerKey"
+        );
     }
 }

@@ -22,12 +22,19 @@
 //! not carry a DOCTYPE (SOAP forbids one, and refusing it rules out entity
 //! expansion tricks), and may nest at most [`MAX_DEPTH`] elements deep, which
 //! keeps every recursive walk over the tree shallow.
+//!
+//! Every name, namespace, text and attribute value in the tree consists of
+//! characters XML 1.0 allows (the `Char` production, see [`is_xml_char`]),
+//! whether the client wrote them raw or as character references. quick-xml
+//! does not check this, and a control character taken in would be stored and
+//! later written into responses that no client could parse. The error names
+//! the offending code point as `U+0001`, never the character itself.
 
 use std::fmt;
 
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::name::{LocalName, QName, ResolveResult};
+use quick_xml::name::{LocalName, NamespaceError, QName, ResolveResult};
 use quick_xml::{NsReader, XmlVersion};
 
 use crate::XSI_NS;
@@ -35,6 +42,11 @@ use crate::XSI_NS;
 /// How deep elements may nest. The deepest real request (a Retrieve with a
 /// filter inside a filter) needs about ten levels.
 pub const MAX_DEPTH: usize = 128;
+
+/// How many namespace declarations may be in scope at once. This is
+/// quick-xml's own default, written out so that the error for it can be
+/// Confab's; a SOAP request declares a handful.
+const MAX_NAMESPACE_BINDINGS: usize = quick_xml::name::DEFAULT_MAX_NAMESPACE_BINDINGS;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -100,6 +112,23 @@ pub enum XmlError {
     /// Nesting beyond [`MAX_DEPTH`].
     #[error("the request body nests elements more than {MAX_DEPTH} deep")]
     TooDeep,
+    /// More namespace declarations in scope than quick-xml tracks.
+    #[error(
+        "the request declares too many namespaces (more than {MAX_NAMESPACE_BINDINGS} in \
+         scope at once)"
+    )]
+    TooManyNamespaces,
+    /// A character outside XML 1.0's `Char` production.
+    #[error(
+        "the request body holds the character {code_point}, which XML 1.0 does not allow, \
+         in {place}"
+    )]
+    ForbiddenChar {
+        /// The character as `U+0001`.
+        code_point: String,
+        /// Where it is: `the text of Envelope/Body/...`, `the attribute ...`.
+        place: String,
+    },
 }
 
 impl Name {
@@ -111,11 +140,13 @@ impl Name {
 
 impl fmt::Display for Name {
     /// Writes the name in Clark notation, `{namespace}local`, which is
-    /// unambiguous in error messages where a prefix would not be.
+    /// unambiguous in error messages where a prefix would not be. Names go
+    /// into fault messages, so anything invisible in them is escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let local = printable(&self.local);
         match &self.namespace {
-            Some(namespace) => write!(f, "{{{namespace}}}{}", self.local),
-            None => f.write_str(&self.local),
+            Some(namespace) => write!(f, "{{{}}}{local}", printable(namespace)),
+            None => f.write_str(&local),
         }
     }
 }
@@ -168,16 +199,19 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
     }
 
     let mut reader = NsReader::from_str(text);
+    reader
+        .resolver_mut()
+        .set_max_namespace_bindings(MAX_NAMESPACE_BINDINGS);
     let mut tree = TreeBuilder::default();
     loop {
-        let event = reader.read_event().map_err(malformed)?;
+        let event = reader.read_event().map_err(reader_error)?;
         match event {
             Event::Start(start) => {
-                let element = open_element(&reader, &start)?;
+                let element = open_element(&reader, &start, &tree)?;
                 tree.open(element)?;
             }
             Event::Empty(start) => {
-                let element = open_element(&reader, &start)?;
+                let element = open_element(&reader, &start, &tree)?;
                 tree.open(element)?;
                 tree.close()?;
             }
@@ -186,11 +220,67 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
             Event::CData(content) => tree.add_text(&content.xml10_content())?,
             Event::GeneralRef(reference) => tree.add_text(&resolve_reference(&reference)?)?,
             Event::DocType(_) => return Err(XmlError::DocType),
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            // Comments are not kept, but a forbidden character in one still
+            // makes the document something other than XML.
+            Event::Comment(content) => check_chars(&content.xml10_content(), || {
+                if tree.open.is_empty() {
+                    "a comment outside the root element".to_owned()
+                } else {
+                    format!("a comment in {}", tree.path(None))
+                }
+            })?,
+            Event::Decl(_) | Event::PI(_) => {}
             Event::Eof => break,
         }
     }
     tree.finish()
+}
+
+/// Whether XML 1.0 allows `character` in a document: the `Char` production,
+/// `#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`.
+/// Surrogates cannot occur in a `char`, so everything from U+E000 up is
+/// allowed except the two non-characters U+FFFE and U+FFFF.
+pub(crate) fn is_xml_char(character: char) -> bool {
+    matches!(
+        character,
+        '\u{9}' | '\u{A}' | '\u{D}'
+            | '\u{20}'..='\u{D7FF}'
+            | '\u{E000}'..='\u{FFFD}'
+            | '\u{10000}'..
+    )
+}
+
+/// `text` with every character that would be invisible, or forbidden, in a
+/// fault message written as a Rust escape such as `\u{1}`. Applied to anything
+/// of the client's that a message repeats, so that a fault never carries a
+/// control character, a bidirectional override or a character XML forbids.
+pub(crate) fn printable(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if is_printable(character) {
+            escaped.push(character);
+        } else {
+            escaped.extend(character.escape_unicode());
+        }
+    }
+    escaped
+}
+
+/// Whether a character shows as itself in a one-line message. Beyond the
+/// control characters and what XML forbids, this rules out the invisible
+/// format characters that could disguise a message: zero-width spaces and
+/// joiners, line and paragraph separators, bidirectional embeddings,
+/// overrides and isolates, and the byte order mark.
+fn is_printable(character: char) -> bool {
+    let invisible = matches!(
+        character,
+        '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    );
+    is_xml_char(character) && !character.is_control() && !invisible
 }
 
 /// The elements still open while the document is read, and the finished
@@ -233,12 +323,38 @@ impl TreeBuilder {
     }
 
     fn add_text(&mut self, text: &str) -> Result<(), XmlError> {
-        match self.open.last_mut() {
-            Some(element) => element.text.push_str(text),
-            None if text.trim().is_empty() => {}
-            None => return Err(malformed_text("text outside the root element")),
+        if self.open.is_empty() {
+            // Whitespace around the root is allowed, and holds no forbidden
+            // characters; anything else there is not XML at all.
+            if text.trim().is_empty() {
+                return Ok(());
+            }
+            return Err(malformed_text("text outside the root element"));
+        }
+
+        check_chars(text, || format!("the text of {}", self.path(None)))?;
+        if let Some(element) = self.open.last_mut() {
+            element.text.push_str(text);
         }
         Ok(())
+    }
+
+    /// The path from the root to the innermost open element by local names,
+    /// followed by `next` when that element is about to open, e.g.
+    /// `Envelope/Body/CreateRequest/Objects[2]/Name`. As in XPath a repeated
+    /// element gets its 1-based index, though only from the second
+    /// occurrence on, since later siblings are not read yet.
+    fn path(&self, next: Option<&Name>) -> String {
+        let mut steps = Vec::new();
+        let mut parent = None;
+        for element in &self.open {
+            steps.push(path_step(parent, &element.name));
+            parent = Some(element);
+        }
+        if let Some(name) = next {
+            steps.push(path_step(parent, name));
+        }
+        steps.join("/")
     }
 
     fn finish(self) -> Result<Element, XmlError> {
@@ -251,11 +367,30 @@ impl TreeBuilder {
 }
 
 /// Builds an element, childless for now, from its start tag, resolving every
-/// name while the tag's own declarations are in scope.
-fn open_element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<Element, XmlError> {
+/// name while the tag's own declarations are in scope. `tree` is where the
+/// element goes, for saying where a forbidden character is.
+fn open_element(
+    reader: &NsReader<&[u8]>,
+    start: &BytesStart<'_>,
+    tree: &TreeBuilder,
+) -> Result<Element, XmlError> {
     let resolver = reader.resolver();
     let (namespace, local) = resolver.resolve_element(start.name());
     let name = expanded_name(namespace, local)?;
+
+    // The local name is checked first, since the paths in the other
+    // messages are made of it.
+    check_chars(&name.local, || {
+        if tree.open.is_empty() {
+            "the name of the root element".to_owned()
+        } else {
+            format!("the name of an element in {}", tree.path(None))
+        }
+    })?;
+    let path = || tree.path(Some(&name));
+    if let Some(namespace) = &name.namespace {
+        check_chars(namespace, || format!("the namespace of {}", path()))?;
+    }
 
     let mut attributes = Vec::new();
     let mut xsi_type = None;
@@ -265,15 +400,29 @@ fn open_element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<Elem
             continue;
         }
         let (namespace, local) = resolver.resolve_attribute(attribute.key);
-        let name = expanded_name(namespace, local)?;
+        let attribute_name = expanded_name(namespace, local)?;
+        for part in attribute_name
+            .namespace
+            .iter()
+            .chain([&attribute_name.local])
+        {
+            check_chars(part, || format!("an attribute name of {}", path()))?;
+        }
         let value = attribute
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(malformed)?
             .into_owned();
-        if name.is(XSI_NS, "type") {
+        check_chars(&value, || {
+            format!("the attribute {} of {}", attribute_name.local, path())
+        })?;
+
+        if attribute_name.is(XSI_NS, "type") {
             xsi_type = resolve_type_name(reader, &value);
         }
-        attributes.push(Attribute { name, value });
+        attributes.push(Attribute {
+            name: attribute_name,
+            value,
+        });
     }
 
     Ok(Element {
@@ -283,6 +432,34 @@ fn open_element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<Elem
         children: Vec::new(),
         text: String::new(),
     })
+}
+
+/// One step of a path: the local name of the element `name` names, indexed
+/// when `parent` already holds an element of that name.
+fn path_step(parent: Option<&Element>, name: &Name) -> String {
+    let earlier = parent.map_or(0, |parent| {
+        parent
+            .children
+            .iter()
+            .filter(|sibling| sibling.name == *name)
+            .count()
+    });
+    match earlier {
+        0 => name.local.clone(),
+        _ => format!("{}[{}]", name.local, earlier + 1),
+    }
+}
+
+/// Fails on the first character of `text` that XML 1.0 forbids; `place`
+/// says where `text` is, and is only worked out when it is needed.
+fn check_chars(text: &str, place: impl FnOnce() -> String) -> Result<(), XmlError> {
+    match text.chars().find(|character| !is_xml_char(*character)) {
+        Some(character) => Err(XmlError::ForbiddenChar {
+            code_point: format!("U+{:04X}", u32::from(character)),
+            place: place(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Resolves an `xsi:type` value, a QName, the way element names resolve.
@@ -308,7 +485,7 @@ fn expanded_name(namespace: ResolveResult<'_>, local: LocalName<'_>) -> Result<N
     let namespace = match namespace {
         ResolveResult::Bound(namespace) => Some(namespace.into_inner().to_owned()),
         ResolveResult::Unbound => None,
-        ResolveResult::Unknown(prefix) => return Err(XmlError::UnboundPrefix(prefix)),
+        ResolveResult::Unknown(prefix) => return Err(XmlError::UnboundPrefix(printable(&prefix))),
     };
     Ok(Name {
         namespace,
@@ -326,12 +503,26 @@ fn resolve_reference(reference: &BytesRef<'_>) -> Result<String, XmlError> {
     let name: &str = reference;
     match resolve_predefined_entity(name) {
         Some(text) => Ok(text.to_owned()),
-        None => Err(XmlError::UnknownEntity(name.to_owned())),
+        None => Err(XmlError::UnknownEntity(printable(name))),
     }
 }
 
+/// The error for what the reader refuses. Running out of namespace bindings
+/// gets a message of Confab's own: quick-xml's tells the reader of the
+/// message to raise a limit in code they cannot reach.
+fn reader_error(error: quick_xml::Error) -> XmlError {
+    match error {
+        quick_xml::Error::Namespace(NamespaceError::TooManyBindings(_)) => {
+            XmlError::TooManyNamespaces
+        }
+        other => malformed(other),
+    }
+}
+
+/// A parser error as the message of [`XmlError::Malformed`]. quick-xml's
+/// messages can repeat names and text from the input, hence the escaping.
 fn malformed(error: impl fmt::Display) -> XmlError {
-    XmlError::Malformed(error.to_string())
+    XmlError::Malformed(printable(&error.to_string()))
 }
 
 fn malformed_text(message: &str) -> XmlError {
@@ -455,5 +646,158 @@ mod tests {
         assert_eq!(parse(deep.as_bytes()), Err(XmlError::TooDeep));
         let fine = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
         assert!(parse(fine.as_bytes()).is_ok());
+    }
+
+    /// The message of the error `xml` gives, which must be a forbidden
+    /// character.
+    fn forbidden(xml: &[u8]) -> String {
+        let error = parse(xml).unwrap_err();
+        assert!(
+            matches!(error, XmlError::ForbiddenChar { .. }),
+            "{xml:?} gave {error:?}"
+        );
+        error.to_string()
+    }
+
+    #[test]
+    fn forbidden_characters_in_text_are_refused_with_their_path() {
+        let message = forbidden(b"<R><a/><a>x\x01y</a></R>");
+        assert_eq!(
+            message,
+            "the request body holds the character U+0001, which XML 1.0 does not allow, in \
+             the text of R/a[2]"
+        );
+
+        for (xml, code_point) in [
+            (&b"<R>\x00</R>"[..], "U+0000"),
+            (b"<R>\x0B</R>", "U+000B"),
+            (b"<R>\x1F</R>", "U+001F"),
+            ("<R>\u{FFFE}</R>".as_bytes(), "U+FFFE"),
+            ("<R>\u{FFFF}</R>".as_bytes(), "U+FFFF"),
+            (b"<R><![CDATA[\x07]]></R>", "U+0007"),
+            (b"<R>&#1;</R>", "U+0001"),
+            (b"<R>&#x1B;</R>", "U+001B"),
+            (b"<R>&#xFFFF;</R>", "U+FFFF"),
+        ] {
+            let message = forbidden(xml);
+            assert!(message.contains(code_point), "{xml:?}: {message}");
+            assert!(message.ends_with("the text of R"), "{xml:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn forbidden_characters_in_attributes_names_and_comments_are_refused() {
+        let cases = [
+            (
+                &b"<R><a b='\x01'/></R>"[..],
+                "U+0001, which XML 1.0 does not allow, in the attribute b of R/a",
+            ),
+            (
+                b"<R><a b='&#x8;'/></R>",
+                "U+0008, which XML 1.0 does not allow, in the attribute b of R/a",
+            ),
+            (
+                b"<R><a\x01/></R>",
+                "U+0001, which XML 1.0 does not allow, in the name of an element in R",
+            ),
+            (
+                b"<R\x02/>",
+                "U+0002, which XML 1.0 does not allow, in the name of the root element",
+            ),
+            (
+                b"<R xmlns='urn:\x03'/>",
+                "U+0003, which XML 1.0 does not allow, in the namespace of R",
+            ),
+            (
+                b"<R><a b\x04='1'/></R>",
+                "U+0004, which XML 1.0 does not allow, in an attribute name of R/a",
+            ),
+            (
+                b"<R><!-- \x05 --></R>",
+                "U+0005, which XML 1.0 does not allow, in a comment in R",
+            ),
+        ];
+        for (xml, expected) in cases {
+            let message = forbidden(xml);
+            assert!(message.ends_with(expected), "{xml:?}: {message}");
+            assert!(message.chars().all(is_xml_char), "{message:?}");
+        }
+    }
+
+    #[test]
+    fn every_character_xml_allows_is_kept() {
+        // A raw CR would be read as a line end, so it comes as a reference.
+        let text = "\t\n \u{D7FF}\u{E000}\u{FFFD}\u{10000}\u{10FFFF}";
+        let xml = format!("<R a='{text}'>{text}&#xD;&#x10FFFF;</R>");
+        let root = parse(xml.as_bytes()).unwrap();
+        assert_eq!(root.text, format!("{text}\r\u{10FFFF}"));
+        // Attribute values are normalised: tab and newline become spaces.
+        assert_eq!(
+            root.attribute(None, "a"),
+            Some("   \u{D7FF}\u{E000}\u{FFFD}\u{10000}\u{10FFFF}")
+        );
+    }
+
+    #[test]
+    fn the_xml_char_production() {
+        for allowed in [
+            '\t',
+            '\n',
+            '\r',
+            ' ',
+            '\u{D7FF}',
+            '\u{E000}',
+            '\u{FFFD}',
+            '\u{10000}',
+        ] {
+            assert!(is_xml_char(allowed), "{allowed:?}");
+        }
+        for forbidden in [
+            '\0', '\u{1}', '\u{8}', '\u{B}', '\u{C}', '\u{1F}', '\u{FFFE}',
+        ] {
+            assert!(!is_xml_char(forbidden), "{forbidden:?}");
+        }
+        assert!(!is_xml_char('\u{FFFF}'));
+    }
+
+    #[test]
+    fn printable_escapes_what_a_message_must_not_carry() {
+        assert_eq!(printable("plain ünïcode €"), "plain ünïcode €");
+        assert_eq!(
+            printable("a\u{0}b\u{1}c\td\ne\u{7F}f\u{85}"),
+            r"a\u{0}b\u{1}c\u{9}d\u{a}e\u{7f}f\u{85}"
+        );
+        assert_eq!(printable("\u{FFFE}\u{FFFF}"), r"\u{fffe}\u{ffff}");
+        assert_eq!(printable("x\u{202E}y\u{200B}"), r"x\u{202e}y\u{200b}");
+        let escaped = printable("\u{1}");
+        assert_eq!(
+            printable(&escaped),
+            escaped,
+            "escaping twice changes nothing"
+        );
+    }
+
+    #[test]
+    fn too_many_namespaces_get_a_message_of_confabs_own() {
+        let declarations: String = (0..=MAX_NAMESPACE_BINDINGS)
+            .map(|index| format!(" xmlns:p{index}='urn:{index}'"))
+            .collect();
+        let error = parse(format!("<R{declarations}/>").as_bytes()).unwrap_err();
+        assert_eq!(error, XmlError::TooManyNamespaces);
+        let message = error.to_string();
+        assert!(
+            message.starts_with("the request declares too many namespaces"),
+            "{message}"
+        );
+        assert!(!message.contains("NamespaceResolver"), "{message}");
+    }
+
+    #[test]
+    fn names_in_errors_are_escaped() {
+        let name = Name {
+            namespace: Some("urn:\u{1}".to_owned()),
+            local: "a\u{202E}b".to_owned(),
+        };
+        assert_eq!(name.to_string(), r"{urn:\u{1}}a\u{202e}b");
     }
 }

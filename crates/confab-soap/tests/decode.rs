@@ -108,6 +108,113 @@ fn the_untyped_array_probe_gets_a_clear_fault() {
     assert!(fault.message.contains("array"));
 }
 
+/// The next page as suds (FuelSDK-Python and FuelSDK-PHP) asks for it: the
+/// envelope of the captured Retrieve, with the empty `ObjectType` and the
+/// `ContinueRequest` suds writes when `getMoreResults()` is called.
+#[test]
+fn a_suds_continue_request_without_object_type_decodes() {
+    let body = concat!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope "#,
+        r#"xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" "#,
+        r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" "#,
+        r#"xmlns:etns="http://exacttarget.com" "#,
+        r#"xmlns:ns0="http://schemas.xmlsoap.org/soap/envelope/" "#,
+        r#"xmlns:ns1="http://exacttarget.com/wsdl/partnerAPI"><SOAP-ENV:Header>"#,
+        "<etns:fueloauth>capture-access-token-1</etns:fueloauth></SOAP-ENV:Header>",
+        "<ns0:Body><ns1:RetrieveRequestMsg>",
+        "<ns1:RetrieveRequest><ns1:ObjectType/>",
+        "<ns1:ContinueRequest>0f2d6c5e-8b3a-4f1e-9d7c-6a5b4c3d2e1f</ns1:ContinueRequest>",
+        "</ns1:RetrieveRequest>",
+        "</ns1:RetrieveRequestMsg></ns0:Body></SOAP-ENV:Envelope>",
+    );
+    let envelope = decode_envelope(
+        body.as_bytes(),
+        Some("text/xml; charset=utf-8"),
+        Some("\"Retrieve\""),
+    )
+    .unwrap();
+
+    let Ok(Call::Retrieve(retrieve)) = envelope.call else {
+        panic!("not a Retrieve: {:?}", envelope.call);
+    };
+    assert_eq!(retrieve.object_type, "");
+    assert_eq!(
+        retrieve.continue_request.as_deref(),
+        Some("0f2d6c5e-8b3a-4f1e-9d7c-6a5b4c3d2e1f")
+    );
+}
+
+/// A captured request with a second credential spliced into its header is
+/// refused, whichever kind the second one is; the legacy captures, which
+/// carry a token and a `*`/`*` UsernameToken, are the combination that is
+/// not (the replay above checks them).
+#[test]
+fn a_captured_request_with_a_second_credential_is_refused() {
+    let captures = soap_captures();
+    let capture = captures
+        .iter()
+        .find(|capture| capture.name == "fuelsdk-python/04-Create-DataExtension")
+        .expect("the fuelsdk-python Create capture");
+    let body = String::from_utf8(capture.body.clone()).unwrap();
+    let header_end = "</SOAP-ENV:Header>";
+    assert!(body.contains(header_end), "{}", capture.name);
+
+    let wsse = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+    let seconds = [
+        "<etns:fueloauth>someone-else</etns:fueloauth>".to_owned(),
+        "<etns:oAuth><oAuthToken>someone-else</oAuthToken></etns:oAuth>".to_owned(),
+        format!(
+            r#"<w:Security xmlns:w="{wsse}"><w:UsernameToken><w:Username>someone</w:Username>
+               <w:Password>else</w:Password></w:UsernameToken></w:Security>"#
+        ),
+    ];
+    for second in seconds {
+        let spliced = body.replacen(header_end, &format!("{second}{header_end}"), 1);
+        let fault = decode_envelope(spliced.as_bytes(), None, Some("Create")).unwrap_err();
+        assert_eq!(fault.kind, FaultKind::Client, "{second}");
+        assert_eq!(
+            fault.message, "the header carries more than one credential",
+            "{second}"
+        );
+    }
+}
+
+/// A control character in a captured body is refused before anything is
+/// decoded, with a fault that says where it is and never carries it.
+#[test]
+fn a_forbidden_character_in_a_captured_request_is_refused() {
+    let captures = soap_captures();
+    let capture = captures
+        .iter()
+        .find(|capture| capture.name == "zeep/04-Create-DataExtension")
+        .expect("the zeep Create capture");
+    let body = String::from_utf8(capture.body.clone()).unwrap();
+    let name = "DE_SCENARIO</";
+    assert!(body.contains(name), "{}", capture.name);
+
+    for bad in ["\u{1}", "\u{0}", "\u{B}", "\u{FFFE}", "&#x1F;", "&#65535;"] {
+        let spliced = body.replacen(name, &format!("DE_{bad}SCENARIO</"), 1);
+        let fault = decode_envelope(spliced.as_bytes(), None, Some("Create")).unwrap_err();
+        assert_eq!(fault.kind, FaultKind::Client, "{bad}");
+        assert!(
+            fault
+                .message
+                .starts_with("the request body holds the character U+")
+                && fault
+                    .message
+                    .contains("Envelope/Body/CreateRequest/Objects/"),
+            "{bad}: {}",
+            fault.message
+        );
+        let forbidden = |c: char| c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+        assert!(
+            !fault.message.contains(forbidden),
+            "{bad}: {:?}",
+            fault.message
+        );
+    }
+}
+
 fn decode(capture: &Capture) -> Envelope {
     let content_type = capture.headers.get("content-type").map(String::as_str);
     let soap_action = capture.headers.get("soapaction").map(String::as_str);

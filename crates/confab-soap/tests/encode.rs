@@ -688,6 +688,66 @@ fn every_response_is_well_formed() {
     }
 }
 
+/// Whether XML 1.0 allows a character (its `Char` production).
+fn is_xml_char(character: char) -> bool {
+    matches!(
+        character,
+        '\u{9}' | '\u{A}' | '\u{D}'
+            | '\u{20}'..='\u{D7FF}'
+            | '\u{E000}'..='\u{FFFD}'
+            | '\u{10000}'..
+    )
+}
+
+/// Decoding refuses forbidden characters, but what the engine stored or wrote
+/// reaches responses by other ways; none of it may make a response
+/// unparseable.
+#[test]
+fn forbidden_characters_never_reach_a_response() {
+    let mut result = queued(0, "req\u{1}", Some("conv\u{FFFE}"));
+    result.status_message = "bad\u{0}value".to_owned();
+    result.result_subtype = Some("Sub\u{B}type".to_owned());
+    let outcome = RetrieveOutcome {
+        status: RetrieveStatus::Error("broken \u{1F}".to_owned()),
+        request_id: "r\u{FFFF}".to_owned(),
+        results: vec![
+            Node::parent("Results", vec![text("Name", "a\u{2}b"), nil("Value\u{3}")])
+                .typed("Data\u{4}ExtensionObject"),
+        ],
+    };
+    for context in [
+        soap11("Create\u{5}"),
+        soap12("Create\u{5}", Some("urn:\u{6}")),
+    ] {
+        let documents = [
+            object_response(
+                &context,
+                Operation::Create,
+                std::slice::from_ref(&result),
+                "r\u{7}",
+                OverallStatus::Error,
+            ),
+            object_response(
+                &context,
+                Operation::Perform,
+                std::slice::from_ref(&result),
+                "r",
+                OverallStatus::Error,
+            ),
+            retrieve_response(&context, &outcome),
+            version_info_response(&context, "r\u{8}"),
+            fault_response(&context, &Fault::client("quoting \u{1}")),
+            fault_response(&context, &Fault::server("quoting \u{FFFF}")),
+            result_detail_xml(Operation::Create, std::slice::from_ref(&result)),
+        ];
+        for document in documents {
+            assert!(document.chars().all(is_xml_char), "{document:?}");
+            assert!(document.contains('\u{FFFD}'), "{document:?}");
+            parse(&document);
+        }
+    }
+}
+
 #[test]
 fn wsdl_is_well_formed_and_points_at_the_base_address() {
     let wsdl = wsdl_document("https://confab.example:8443");

@@ -270,7 +270,13 @@ fn result_items(
         .collect()
 }
 
-/// Cancels a queued request that is not part of a conversation.
+/// The `StatusMessage` of a request cancelled before it ran.
+const CANCELLED_MESSAGE: &str = "Cancelled: deleted before it ran";
+
+/// Cancels a queued request that is not part of a conversation. It gets a
+/// `ResultMessage` saying so, so that a client polling for its results is
+/// not left waiting; after that it no longer exists as scheduled work
+/// (220).
 pub fn cancel_request(
     tx: &mut dyn QueueTx,
     account: AccountId,
@@ -280,18 +286,19 @@ pub fn cancel_request(
     let Some(request) = tx.request(account, request_id)? else {
         return Ok(CancelOutcome::NotFound);
     };
-    if request.part.is_some() {
+    if request.part.is_some() || request.state == RequestState::Cancelled {
         return Ok(CancelOutcome::NotFound);
     }
     if request.state.is_final() {
         return Ok(CancelOutcome::AlreadyProcessed);
     }
-    tx.set_request_state(request.row_id, RequestState::Cancelled, now)?;
+    settle_cancelled(tx, &request, now)?;
     Ok(CancelOutcome::Cancelled)
 }
 
 /// Cancels a conversation that has not started to run. Its id stays
 /// reserved: the conversation moves to `Error`, so later parts get 213.
+/// Each part received gets a `ResultMessage` saying it was cancelled.
 pub fn cancel_conversation(
     tx: &mut dyn QueueTx,
     account: AccountId,
@@ -301,6 +308,14 @@ pub fn cancel_conversation(
     let Some(record) = tx.conversation(account, conversation_id)? else {
         return Ok(CancelOutcome::NotFound);
     };
+    let parts = tx.conversation_parts(account, conversation_id)?;
+    let cancelled_before = !parts.is_empty()
+        && parts
+            .iter()
+            .all(|queued| queued.state == RequestState::Cancelled);
+    if cancelled_before {
+        return Ok(CancelOutcome::NotFound);
+    }
     let not_started = matches!(
         record.state,
         Ok(ConversationState::Open | ConversationState::Closed)
@@ -308,17 +323,28 @@ pub fn cancel_conversation(
     if !not_started {
         return Ok(CancelOutcome::AlreadyProcessed);
     }
-    tx.set_conversation_state(
-        account,
-        conversation_id,
-        ConversationState::Error,
-        None,
-        now,
-    )?;
-    for queued in tx.conversation_parts(account, conversation_id)? {
-        if !queued.state.is_final() {
-            tx.set_request_state(queued.row_id, RequestState::Cancelled, now)?;
-        }
+
+    let state = ConversationState::Error;
+    tx.set_conversation_state(account, conversation_id, state, None, now)?;
+    for queued in parts.iter().filter(|queued| !queued.state.is_final()) {
+        settle_cancelled(tx, queued, now)?;
     }
     Ok(CancelOutcome::Cancelled)
+}
+
+/// Settles a request as cancelled, with a result per object.
+fn settle_cancelled(
+    tx: &mut dyn QueueTx,
+    request: &QueuedRequest,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let call = tx.request_call(request.row_id)?;
+    let results = (0..call.objects.len())
+        .map(|ordinal| ObjectResult {
+            error_code: None,
+            ..ObjectResult::error(ordinal as i32, 0, CANCELLED_MESSAGE)
+        })
+        .collect();
+    settle(tx, request, &call, results, RequestState::Cancelled, now)?;
+    Ok(())
 }

@@ -376,3 +376,48 @@ fn concurrent_submissions_are_all_stored_once() {
     ran.dedup();
     assert_eq!(ran.len(), 400);
 }
+
+/// An executor that cancels one queued request and reports the outcome as
+/// its result's message.
+struct Canceller {
+    target: RequestId,
+}
+
+impl Executor for Canceller {
+    fn execute(
+        &self,
+        tx: &mut dyn ObjectTx,
+        account: AccountId,
+        _call: &ObjectCall,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ObjectResult>, StoreError> {
+        let outcome = confab_store::work::cancel_request(tx.queue(), account, self.target, now)?;
+        Ok(vec![ObjectResult::ok(0, format!("{outcome:?}"))])
+    }
+}
+
+#[test]
+fn a_cancelled_request_never_runs_reports_once_and_is_gone_after() {
+    let (store, _dir, executor) = setup();
+    let later = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::hours(1)),
+        ..plan()
+    };
+    let (request_id, _) = submit(&store, later, &["never"]);
+
+    let canceller: Arc<dyn Executor> = Arc::new(Canceller { target: request_id });
+    let first = store
+        .run_now(canceller.clone(), ACCOUNT, call(&["x"]))
+        .unwrap();
+    assert_eq!(first[0].status_message, "Cancelled");
+    let second = store.run_now(canceller, ACCOUNT, call(&["x"])).unwrap();
+    assert_eq!(second[0].status_message, "NotFound");
+
+    assert_eq!(run_all(&store, &executor, t0() + Duration::hours(2)), 0);
+    assert!(executor.ran().is_empty());
+    assert_eq!(message_count(&store, request_id), 1);
+    assert_eq!(
+        result_codes(&store, request_id),
+        vec![("Error".into(), None)]
+    );
+}

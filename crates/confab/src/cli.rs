@@ -1,5 +1,6 @@
 //! Command-line arguments and logging setup.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -85,6 +86,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CONFAB_POLL_INTERVAL_MS", default_value_t = 250)]
     pub(crate) poll_interval_ms: u64,
 
+    /// The most HTTP connections served at once; further ones wait.
+    #[arg(long, env = "CONFAB_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub(crate) max_connections: usize,
+
     /// Accept and queue calls but run none of them (maintenance, or a node
     /// that only takes calls in).
     #[arg(long, env = "CONFAB_NO_WORKER")]
@@ -147,9 +152,12 @@ pub(crate) fn init_tracing(format: LogFormat) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::stderr());
+    // Colours only for a terminal; a file or a pipe gets plain text.
+    let colours = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer);
+        .with_writer(writer)
+        .with_ansi(colours);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

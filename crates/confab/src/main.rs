@@ -37,10 +37,16 @@ fn main() -> anyhow::Result<()> {
             command: ClientCommand::Create { account },
         } => {
             let store = open_store(&cli.data_dir)?;
-            let account = account_or_first(&store, account)?;
-            let client = store
-                .create_client(account)
-                .context("create the API client")?;
+            let client = match account {
+                Some(account) => store.create_client(AccountId(account)),
+                // On a fresh data directory the first client is made with
+                // the first account; show that one rather than a second.
+                None => match store.bootstrap().context("create the first account")? {
+                    Some(first) => Ok(first),
+                    None => store.create_client(AccountId(confab_store::sqlite::FIRST_ACCOUNT_ID)),
+                },
+            }
+            .context("create the API client")?;
             println!("{}", serde_json::to_string_pretty(&client)?);
             Ok(())
         }
@@ -52,6 +58,11 @@ fn main() -> anyhow::Result<()> {
                     password,
                 },
         } => {
+            anyhow::ensure!(
+                !username.trim().is_empty(),
+                "the username must not be empty"
+            );
+            anyhow::ensure!(!password.is_empty(), "the password must not be empty");
             let store = open_store(&cli.data_dir)?;
             store
                 .create_user(AccountId(account), &username, &password)
@@ -77,13 +88,4 @@ pub(crate) fn open_store(data_dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
     let store = SqliteStore::open(data_dir)
         .with_context(|| format!("open the database in {}", data_dir.display()))?;
     Ok(Arc::new(store))
-}
-
-/// The account given, or the first one (created on first use).
-fn account_or_first(store: &SqliteStore, account: Option<i64>) -> anyhow::Result<AccountId> {
-    if let Some(account) = account {
-        return Ok(AccountId(account));
-    }
-    store.bootstrap().context("create the first account")?;
-    Ok(AccountId(confab_store::sqlite::FIRST_ACCOUNT_ID))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use confab_api::{ApiSettings, AppState};
+use confab_api::{ApiSettings, AppState, ServerLimits};
 use confab_core::intake::IntakePolicy;
 use confab_engine::{Engine, EngineSettings, SystemClock};
 use confab_store::Store;
@@ -18,17 +18,25 @@ use crate::open_store;
 /// Runs the server. The store is opened before the async runtime starts:
 /// its setup calls block, which async code must not do.
 pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    // Bind first: a port that is taken should fail the start before anything
+    // is created or printed.
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("listen on {}", args.listen))?;
+    listener
+        .set_nonblocking(true)
+        .context("make the listening socket non-blocking")?;
     let store = open_store(data_dir)?;
     announce_first_client(store.as_ref())?;
     let signing_key = store.signing_key().context("read the token signing key")?;
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    runtime.block_on(serve(data_dir, args, store, signing_key))
+    runtime.block_on(serve(data_dir, args, listener, store, signing_key))
 }
 
 /// Serves HTTP until a shutdown signal.
 async fn serve(
     data_dir: &Path,
     args: ServeArgs,
+    listener: std::net::TcpListener,
     store: Arc<confab_store::sqlite::SqliteStore>,
     signing_key: Vec<u8>,
 ) -> anyhow::Result<()> {
@@ -49,18 +57,17 @@ async fn serve(
         public_url: args.public_url.clone(),
     };
     let app = confab_api::router(AppState::new(engine, signing_key, api));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listen on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .context("hand the listening socket to the async runtime")?;
     let address = listener
         .local_addr()
         .context("read the listening address")?;
     info!(%address, data_dir = %data_dir.display(), "confab is listening");
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serve HTTP")?;
+    let limits = ServerLimits {
+        max_connections: args.max_connections,
+    };
+    confab_api::serve(listener, app, limits, shutdown_signal()).await;
     info!("stopping the worker");
     if let Some(worker) = worker {
         worker.stop().await;

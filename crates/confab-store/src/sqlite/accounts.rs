@@ -4,6 +4,8 @@
 //! them is enough to store. User passwords are chosen by people and may be
 //! weak, so they are stored as Argon2id hashes.
 
+use std::sync::OnceLock;
+
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -142,12 +144,11 @@ pub(crate) fn create_user(
     Ok(())
 }
 
-/// The account of a user whose password matches.
-pub(crate) fn verify_user(
+/// A user's stored password hash and account, if the user exists.
+pub(crate) fn user_hash(
     conn: &Connection,
     username: &str,
-    password: &str,
-) -> Result<Option<AccountId>, StoreError> {
+) -> Result<Option<(String, AccountId)>, StoreError> {
     let found: Option<(String, i64)> = conn
         .query_row(
             "SELECT password_hash, account_id FROM api_users WHERE username = ?1",
@@ -155,15 +156,35 @@ pub(crate) fn verify_user(
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?;
-    let Some((hash, account)) = found else {
-        return Ok(None);
+    Ok(found.map(|(hash, account)| (hash, AccountId(account))))
+}
+
+/// Checks a password against a stored hash, or against a fixed hash when
+/// the user does not exist: either way the check costs one Argon2 run, so
+/// the time taken does not tell which user names exist.
+pub(crate) fn verify_password(
+    stored: Option<(String, AccountId)>,
+    password: &str,
+) -> Result<Option<AccountId>, StoreError> {
+    static UNKNOWN_USER_HASH: OnceLock<String> = OnceLock::new();
+    let (hash, account) = match stored {
+        Some((hash, account)) => (hash, Some(account)),
+        None => {
+            let hash = UNKNOWN_USER_HASH.get_or_init(|| {
+                Argon2::default()
+                    .hash_password(b"no user has this password")
+                    .map(|hash| hash.to_string())
+                    .unwrap_or_default()
+            });
+            (hash.clone(), None)
+        }
     };
     let parsed = PasswordHash::new(&hash)
-        .map_err(|error| StoreError::Corrupt(format!("password hash of {username}: {error}")))?;
+        .map_err(|error| StoreError::Corrupt(format!("stored password hash: {error}")))?;
     let verified = Argon2::default()
         .verify_password(password.as_bytes(), &parsed)
         .is_ok();
-    Ok(verified.then_some(AccountId(account)))
+    Ok(account.filter(|_| verified))
 }
 
 /// The token signing key, created on first use.

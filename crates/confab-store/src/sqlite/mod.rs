@@ -149,8 +149,10 @@ impl Store for SqliteStore {
     }
 
     fn verify_user(&self, username: &str, password: &str) -> Result<Option<AccountId>, StoreError> {
-        let conn = self.readers.get()?;
-        accounts::verify_user(&conn, username, password)
+        // The connection goes back to the pool before the slow password
+        // check, so logins never hold up Retrieves.
+        let stored = accounts::user_hash(&*self.readers.get()?, username)?;
+        accounts::verify_password(stored, password)
     }
 
     fn signing_key(&self) -> Result<Vec<u8>, StoreError> {

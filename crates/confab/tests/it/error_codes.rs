@@ -384,10 +384,11 @@ async fn a_deleted_scheduled_request_never_runs() {
     let rows = client.rows(LOG, &["Id"]).await;
     let ids: Vec<&str> = rows.iter().map(|row| row["Id"].as_str()).collect();
     assert_eq!(ids, ["witness"]);
-    assert!(
-        client
-            .result_messages("RequestID", &request_id)
-            .await
-            .is_empty()
-    );
+
+    // The cancelled request reports that it was cancelled, so a client
+    // polling for its results is not left waiting.
+    let messages = client.result_messages("RequestID", &request_id).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].field("StatusCode"), "Error");
+    assert!(messages[0].field("StatusMessage").starts_with("Cancelled"));
 }

@@ -5,6 +5,7 @@
 
 use hmac::{KeyInit, Mac};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{
     Auth, Client, Field, PARTNER_NS, SOAP11_NS, Server, XSI_NS, envelope, request, retrieve, row,
@@ -370,4 +371,30 @@ async fn a_quoted_soap_action_is_accepted() {
         .await
         .unwrap();
     assert_eq!(response.overall_status(), "OK", "{}", response.text);
+}
+
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    let (server, client) = setup().await;
+    let address = server.base_url().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(b"POST /Service.asmx HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+
+    // The server gives a connection ten seconds to send its headers.
+    let mut buffer = [0_u8; 64];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read(&mut buffer))
+        .await
+        .expect("the server should have closed the stalled connection");
+    assert!(matches!(read, Ok(0) | Err(_)) || buffer.starts_with(b"HTTP/1.1 408"));
+
+    // Other clients are served as before. A fresh connection: the shared
+    // client's idle one was closed by the same timeout meanwhile.
+    drop(client);
+    let answer = reqwest::get(format!("{}/etframework.wsdl", server.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
 }

@@ -421,3 +421,24 @@ fn a_cancelled_request_never_runs_reports_once_and_is_gone_after() {
         vec![("Error".into(), None)]
     );
 }
+
+#[test]
+fn a_failed_write_is_undone_alone_and_the_writer_carries_on() {
+    let (store, _dir, executor) = setup();
+    store.create_user(ACCOUNT, "ann", "first password").unwrap();
+    let duplicate = store.create_user(ACCOUNT, "ann", "second password");
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+
+    assert_eq!(
+        store.verify_user("ann", "first password").unwrap(),
+        Some(ACCOUNT)
+    );
+    assert_eq!(store.verify_user("ann", "second password").unwrap(), None);
+    assert_eq!(store.verify_user("nobody", "first password").unwrap(), None);
+    let (_, outcome) = submit(&store, plan(), &["after"]);
+    assert_eq!(outcome, IntakeOutcome::Queued);
+    assert_eq!(run_all(&store, &executor, t0()), 1);
+}

@@ -729,14 +729,15 @@ pub(crate) fn in_savepoint<T>(
     conn: &Connection,
     work: impl FnOnce() -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT confab_unit")?;
+    conn.prepare_cached("SAVEPOINT unit")?.execute([])?;
     match work() {
         Ok(value) => {
-            conn.execute_batch("RELEASE confab_unit")?;
+            conn.prepare_cached("RELEASE unit")?.execute([])?;
             Ok(value)
         }
         Err(error) => {
-            conn.execute_batch("ROLLBACK TO confab_unit; RELEASE confab_unit")?;
+            conn.prepare_cached("ROLLBACK TO unit")?.execute([])?;
+            conn.prepare_cached("RELEASE unit")?.execute([])?;
             Err(error)
         }
     }

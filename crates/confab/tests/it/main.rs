@@ -11,6 +11,7 @@ mod conversations;
 mod durability;
 mod error_codes;
 mod isolation;
+mod objects;
 mod results;
 mod scheduling;
 mod soap_front;

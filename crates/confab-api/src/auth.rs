@@ -70,6 +70,10 @@ impl UserCache {
     }
 }
 
+/// The scopes a token reports; Confab grants what its objects need.
+const GRANTED_SCOPES: &str = "data_extensions_read data_extensions_write \
+                              list_and_subscribers_read list_and_subscribers_write";
+
 /// The body of `POST /v2/token`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct OAuth2Request {
@@ -144,7 +148,8 @@ pub(crate) async fn oauth2_token(
             return oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
-                "Invalid client credentials: the client_id is unknown or the client_secret does not match",
+                "Invalid client credentials: the client_id is unknown or the client_secret \
+                 does not match",
             );
         }
         Err(response) => return response,
@@ -166,7 +171,7 @@ pub(crate) async fn oauth2_token(
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": ACCESS_TOKEN_LIFETIME_SECS - 1,
-        "scope": "data_extensions_read data_extensions_write list_and_subscribers_read list_and_subscribers_write",
+        "scope": GRANTED_SCOPES,
         "soap_instance_url": format!("{base}/"),
         "rest_instance_url": format!("{base}/"),
     }))

@@ -154,7 +154,9 @@ async fn answer(
                         RetrieveStatus::MoreDataAvailable => "MoreDataAvailable",
                         RetrieveStatus::Error(_) => "Error",
                     };
-                    info!(request_id = %outcome.request_id, status, results = outcome.results.len(), "retrieve answered");
+                    let results = outcome.results.len();
+                    let request_id = &outcome.request_id;
+                    info!(%request_id, status, results, "retrieve answered");
                     soap_response(
                         context,
                         StatusCode::OK,

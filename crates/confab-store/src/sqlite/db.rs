@@ -360,7 +360,8 @@ impl ObjectTx for Db<'_> {
         row_key: &str,
     ) -> Result<Option<StoredRow>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, data FROM data_extension_rows WHERE data_extension_id = ?1 AND row_key = ?2",
+            "SELECT id, data FROM data_extension_rows \
+             WHERE data_extension_id = ?1 AND row_key = ?2",
         )?;
         let found = statement
             .query_row(params![data_extension_id, row_key], |row| {
@@ -384,7 +385,8 @@ impl ObjectTx for Db<'_> {
     ) -> Result<i64, StoreError> {
         let data = serde_json::to_string(values)?;
         let mut statement = self.conn.prepare_cached(
-            "INSERT INTO data_extension_rows (data_extension_id, row_key, data) VALUES (?1, ?2, ?3)",
+            "INSERT INTO data_extension_rows (data_extension_id, row_key, data) \
+             VALUES (?1, ?2, ?3)",
         )?;
         match statement.execute(params![data_extension_id, row_key, data]) {
             Ok(_) => Ok(self.conn.last_insert_rowid()),
@@ -701,7 +703,8 @@ impl QueueTx for Db<'_> {
 
     fn insert_result_items(&mut self, items: &[ResultItemRecord]) -> Result<(), StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "INSERT INTO result_items (account_id, request_id, conversation_id, record, created_at) \
+            "INSERT INTO result_items \
+             (account_id, request_id, conversation_id, record, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for item in items {

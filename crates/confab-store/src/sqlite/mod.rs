@@ -184,7 +184,8 @@ impl Store for SqliteStore {
                     Ok(None) => break,
                     Err(error) if ran.is_empty() => return Err(error),
                     Err(error) => {
-                        tracing::warn!(error = %error, "a queued request failed to run; it stays queued");
+                        let message = "a queued request failed to run; it stays queued";
+                        tracing::warn!(error = %error, "{message}");
                         break;
                     }
                 }

@@ -27,7 +27,7 @@ use confab_core::intake::IntakePolicy;
 use confab_store::Store;
 use tokio::sync::Notify;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, SystemClock};
 pub use error::EngineError;
 pub use executor::ObjectExecutor;
 pub use submit::CallOutcome;

@@ -289,48 +289,39 @@ fn fetch(
     after_id: i64,
     limit: usize,
 ) -> Result<Vec<Box<dyn Found>>, StoreError> {
-    let boxed = |items: Vec<Box<dyn Found>>| Ok(items);
-    match target {
+    Ok(match target {
         Target::Rows(data_extension) => {
-            let rows = tx.rows(data_extension.id, after_id, limit)?;
             let fields = Arc::new(data_extension.definition.fields.clone());
-            boxed(
-                rows.into_iter()
-                    .map(|row| {
-                        Box::new(FoundRow {
-                            row,
-                            fields: fields.clone(),
-                        }) as Box<dyn Found>
-                    })
-                    .collect(),
-            )
+            let rows = tx.rows(data_extension.id, after_id, limit)?;
+            found(rows, |row| FoundRow {
+                row,
+                fields: fields.clone(),
+            })
         }
-        Target::DataExtensions => boxed(
-            tx.data_extensions(account, after_id, limit)?
-                .into_iter()
-                .map(|stored| Box::new(FoundDataExtension(stored)) as Box<dyn Found>)
-                .collect(),
+        Target::DataExtensions => found(
+            tx.data_extensions(account, after_id, limit)?,
+            FoundDataExtension,
         ),
-        Target::Fields => fetch_fields(tx, account, after_id, limit),
-        Target::Subscribers => boxed(
-            tx.subscribers(account, after_id, limit)?
-                .into_iter()
-                .map(|record| Box::new(FoundSubscriber(record)) as Box<dyn Found>)
-                .collect(),
+        Target::Fields => return fetch_fields(tx, account, after_id, limit),
+        Target::Subscribers => found(tx.subscribers(account, after_id, limit)?, FoundSubscriber),
+        Target::ResultItems(scope) => found(
+            tx.result_items(account, scope, after_id, limit)?,
+            FoundResultItem,
         ),
-        Target::ResultItems(scope) => boxed(
-            tx.result_items(account, scope, after_id, limit)?
-                .into_iter()
-                .map(|item| Box::new(FoundResultItem(item)) as Box<dyn Found>)
-                .collect(),
+        Target::ResultMessages(scope) => found(
+            tx.result_messages(account, scope, after_id, limit)?,
+            FoundResultMessage,
         ),
-        Target::ResultMessages(scope) => boxed(
-            tx.result_messages(account, scope, after_id, limit)?
-                .into_iter()
-                .map(|message| Box::new(FoundResultMessage(message)) as Box<dyn Found>)
-                .collect(),
-        ),
-    }
+    })
+}
+
+/// Wraps stored records as found objects.
+fn found<T, F: Found + 'static>(records: Vec<T>, wrap: impl FnMut(T) -> F) -> Vec<Box<dyn Found>> {
+    records
+        .into_iter()
+        .map(wrap)
+        .map(|item| Box::new(item) as Box<dyn Found>)
+        .collect()
 }
 
 /// How many fields a data extension may have: field ids are the data

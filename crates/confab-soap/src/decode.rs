@@ -412,7 +412,7 @@ fn decode_base(element: &Element, path: &str) -> Result<ObjectBase, Fault> {
         customer_key: string(element, "CustomerKey", path)?,
         correlation_id: string(element, "CorrelationID", path)?,
         object_id: identifier(element, "ObjectID", path)?,
-        id: long(element, "ID", path)?,
+        id: integer(element, "ID", path)?,
         client_id: client_id(element, path)?,
     })
 }
@@ -577,7 +577,7 @@ fn decode_retrieve(message: &Element) -> Result<RetrieveCall, Fault> {
     let client_ids_path = join(path, "ClientIDs");
     let client_ids = children(request, "ClientIDs")
         .enumerate()
-        .map(|(index, client)| long(client, "ID", &format!("{client_ids_path}[{}]", index + 1)))
+        .map(|(index, client)| integer(client, "ID", &format!("{client_ids_path}[{}]", index + 1)))
         .filter_map(Result::transpose)
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -783,17 +783,12 @@ fn enumerated<T: Copy>(
     )
 }
 
-fn integer(parent: &Element, local: &str, path: &str) -> Result<Option<i32>, Fault> {
-    typed(
-        parent,
-        local,
-        path,
-        |value| value.parse().ok(),
-        "an integer",
-    )
-}
-
-fn long(parent: &Element, local: &str, path: &str) -> Result<Option<i64>, Fault> {
+/// A signed integer child (`xsd:int` or `xsd:long`, by the type asked for).
+fn integer<T: std::str::FromStr>(
+    parent: &Element,
+    local: &str,
+    path: &str,
+) -> Result<Option<T>, Fault> {
     typed(
         parent,
         local,
@@ -835,7 +830,7 @@ fn instant(parent: &Element, local: &str, path: &str) -> Result<Option<DateTime<
 /// `Client/ID`, the account an object or a call means to act in.
 fn client_id(parent: &Element, path: &str) -> Result<Option<i64>, Fault> {
     match child(parent, "Client", path)? {
-        Some(client) => long(client, "ID", &join(path, "Client")),
+        Some(client) => integer(client, "ID", &join(path, "Client")),
         None => Ok(None),
     }
 }

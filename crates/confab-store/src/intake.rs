@@ -14,7 +14,6 @@ use confab_core::conversation::{
     ConversationSnapshot, ConversationState, PartDecision, check_collection, receive_part,
 };
 use confab_core::intake::ConversationPart;
-use confab_core::result::ObjectResult;
 
 use crate::error::StoreError;
 use crate::model::{IntakeOutcome, NewRequest, QueuedRequest, RequestState, Submission};
@@ -140,11 +139,15 @@ pub fn invalidate(
         if queued.state.is_final() {
             continue;
         }
-        let call = tx.request_call(queued.row_id)?;
-        let results = (0..call.objects.len())
-            .map(|ordinal| ObjectResult::async_error(ordinal as i32, code))
-            .collect();
-        settle_unrun(tx, &queued, &call, results, RequestState::Failed, now)?;
+        let error_code = Some(code.number());
+        settle_unrun(
+            tx,
+            &queued,
+            RequestState::Failed,
+            error_code,
+            code.message(),
+            now,
+        )?;
     }
     Ok(())
 }

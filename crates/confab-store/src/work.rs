@@ -39,14 +39,13 @@ pub fn run_next(
     let Some(request) = tx.next_due(now)? else {
         return Ok(None);
     };
-    let call = tx.request_call(request.row_id)?;
-
     if request
         .expires_at
         .is_some_and(|expires_at| expires_at < now)
     {
-        return expire(tx, request, &call, now).map(Some);
+        return expire(tx, request, now).map(Some);
     }
+    let call = tx.request_call(request.row_id)?;
     if let Some(part) = &request.part
         && part.sequence_code == 1
     {
@@ -70,17 +69,10 @@ pub fn run_next(
 fn expire(
     tx: &mut dyn QueueTx,
     request: QueuedRequest,
-    call: &ObjectCall,
     now: DateTime<Utc>,
 ) -> Result<RanRequest, StoreError> {
     let text = "Expired: the request was still queued after its RequestExpirationTime";
-    let results = (0..call.objects.len())
-        .map(|ordinal| ObjectResult {
-            error_code: None,
-            ..ObjectResult::error(ordinal as i32, 0, text)
-        })
-        .collect();
-    let message = settle(tx, &request, call, results, RequestState::Expired, now)?;
+    let message = settle_unrun(tx, &request, RequestState::Expired, None, text, now)?;
     if let Some(part) = &request.part {
         let state = ConversationState::Error;
         tx.set_conversation_state(request.account, &part.conversation_id, state, None, now)?;
@@ -149,26 +141,31 @@ fn fail_remaining_parts(
         if queued.state.is_final() || queued.row_id == failed.row_id {
             continue;
         }
-        let call = tx.request_call(queued.row_id)?;
-        let code = AsyncErrorCode::AsyncError.number();
-        let results = (0..call.objects.len())
-            .map(|ordinal| ObjectResult::error(ordinal as i32, code, text.clone()))
-            .collect();
-        settle_unrun(tx, &queued, &call, results, RequestState::Failed, now)?;
+        let code = Some(AsyncErrorCode::AsyncError.number());
+        settle_unrun(tx, &queued, RequestState::Failed, code, &text, now)?;
     }
     Ok(())
 }
 
-/// Settles a request that will never run, with the results given.
+/// Settles a request that will never run: every object gets an error
+/// result with `message` and, if given, `error_code`.
 pub(crate) fn settle_unrun(
     tx: &mut dyn QueueTx,
     request: &QueuedRequest,
-    call: &ObjectCall,
-    results: Vec<ObjectResult>,
     state: RequestState,
+    error_code: Option<i32>,
+    message: &str,
     now: DateTime<Utc>,
 ) -> Result<ResultMessageRecord, StoreError> {
-    settle(tx, request, call, results, state, now)
+    let call = tx.request_call(request.row_id)?;
+    let results = (0..call.objects.len())
+        .map(|ordinal| ObjectResult {
+            status_code: StatusCode::Error,
+            error_code,
+            ..ObjectResult::ok(ordinal as i32, message)
+        })
+        .collect();
+    settle(tx, request, &call, results, state, now)
 }
 
 /// Writes a request's `ResultMessage` and `ResultItem`s and its final state.
@@ -292,7 +289,14 @@ pub fn cancel_request(
     if request.state.is_final() {
         return Ok(CancelOutcome::AlreadyProcessed);
     }
-    settle_cancelled(tx, &request, now)?;
+    settle_unrun(
+        tx,
+        &request,
+        RequestState::Cancelled,
+        None,
+        CANCELLED_MESSAGE,
+        now,
+    )?;
     Ok(CancelOutcome::Cancelled)
 }
 
@@ -327,24 +331,14 @@ pub fn cancel_conversation(
     let state = ConversationState::Error;
     tx.set_conversation_state(account, conversation_id, state, None, now)?;
     for queued in parts.iter().filter(|queued| !queued.state.is_final()) {
-        settle_cancelled(tx, queued, now)?;
+        settle_unrun(
+            tx,
+            queued,
+            RequestState::Cancelled,
+            None,
+            CANCELLED_MESSAGE,
+            now,
+        )?;
     }
     Ok(CancelOutcome::Cancelled)
-}
-
-/// Settles a request as cancelled, with a result per object.
-fn settle_cancelled(
-    tx: &mut dyn QueueTx,
-    request: &QueuedRequest,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let call = tx.request_call(request.row_id)?;
-    let results = (0..call.objects.len())
-        .map(|ordinal| ObjectResult {
-            error_code: None,
-            ..ObjectResult::error(ordinal as i32, 0, CANCELLED_MESSAGE)
-        })
-        .collect();
-    settle(tx, request, &call, results, RequestState::Cancelled, now)?;
-    Ok(())
 }

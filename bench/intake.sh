@@ -3,15 +3,19 @@
 # release build on a fresh SQLite directory, makes a data extension, and
 # drives it with wrk (Debian package `wrk`) over loopback.
 #
-#   bench/intake.sh [seconds] [connections] [single|conversation]
+#   bench/intake.sh [seconds] [connections] [static|single|conversation]
 #
 # Every acknowledged call is durably queued (the answer waits for the disk
-# flush); the worker runs the queued calls at the same time.
+# flush); the worker runs the queued calls at the same time unless
+# BENCH_SERVE_FLAGS=--no-worker. At the end the server is stopped and the
+# queue is counted: it must hold at least as many calls as wrk saw answered.
+# It also prints the server's CPU time per call, the figure that does not
+# depend on how much of the two cores the load generator takes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-128}
-mode=${3:-single}
+mode=${3:-static}
 port=${BENCH_PORT:-18555}
 
 command -v wrk >/dev/null || { echo "bench/intake.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -40,6 +44,28 @@ curl -s -o /dev/null "http://127.0.0.1:$port/Service.asmx" -H 'SOAPAction: Creat
 <Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><Header><fueloauth xmlns="http://exacttarget.com">$token</fueloauth></Header><Body><CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI"><Objects xsi:type="DataExtension"><CustomerKey>BENCH</CustomerKey><Fields><Field><Name>Value</Name><FieldType>Text</FieldType><MaxLength>100</MaxLength></Field></Fields></Objects></CreateRequest></Body></Envelope>
 XML
 
+# The server's CPU time (user + system, in clock ticks) so far: with the
+# load generator on the same cores, calls a second depend on how much CPU
+# wrk takes; CPU per call does not.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
+
 echo "mode=$mode connections=$connections seconds=$seconds"
-TOKEN=$token MODE=$mode wrk -t2 -c"$connections" -d"${seconds}s" -s bench/intake.lua \
-  "http://127.0.0.1:$port/Service.asmx"
+before=$(cpu_ticks)
+TOKEN=$token MODE=$mode /usr/bin/time -f "wrk CPU: %U s user, %S s system" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/intake.lua \
+  "http://127.0.0.1:$port/Service.asmx" | tee "$data/wrk.out"
+after=$(cpu_ticks)
+calls=$(awk '/requests in/ { print $1 }' "$data/wrk.out")
+if grep -q 'Non-2xx' "$data/wrk.out"; then echo "some calls were not answered 200" >&2; exit 1; fi
+awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v calls="$calls" \
+  'BEGIN { printf "server CPU per call: %.1f µs\n", ticks / hz / calls * 1e6 }'
+
+kill -TERM "$server"
+wait "$server" || true
+python3 - "$data/confab.sqlite3" "$calls" "$mode" <<'PY'
+import sqlite3, sys
+path, answered, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+stored = sqlite3.connect(path).execute("SELECT count(*) FROM requests").fetchone()[0]
+print(f"answered: {answered}, stored: {stored}")
+if stored < answered:
+    sys.exit("fewer calls stored than answered")
+PY

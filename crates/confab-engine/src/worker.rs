@@ -34,9 +34,13 @@ impl WorkerHandle {
 }
 
 impl Engine {
-    /// Starts the background worker.
+    /// Starts the background worker. Work queued by other nodes sharing
+    /// the store wakes it too, where the store can tell.
     pub fn start_worker(&self) -> WorkerHandle {
         let (stop, stopped) = watch::channel(false);
+        let wake = self.wake.clone();
+        self.store
+            .watch_new_work(Arc::new(move || wake.notify_one()));
         let engine = self.clone();
         let task = tokio::spawn(async move { engine.work_until(stopped).await });
         WorkerHandle { stop, task }

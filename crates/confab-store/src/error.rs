@@ -7,6 +7,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("postgresql error")]
+    Postgres(#[from] postgres::Error),
     /// The connection pool failed.
     #[error("connection pool error")]
     Pool(#[from] r2d2::Error),
@@ -39,5 +42,29 @@ pub enum StoreError {
 impl From<serde_json::Error> for StoreError {
     fn from(error: serde_json::Error) -> Self {
         Self::Corrupt(error.to_string())
+    }
+}
+
+impl StoreError {
+    /// Whether the same work may succeed if tried again from the start:
+    /// PostgreSQL gave up one transaction to let another through (a
+    /// deadlock or a serialisation failure), or two nodes raced to create
+    /// the same row and the loser should read the winner's.
+    pub fn is_retryable(&self) -> bool {
+        use postgres::error::SqlState;
+        let Self::Postgres(error) = self else {
+            return false;
+        };
+        error.code().is_some_and(|code| {
+            *code == SqlState::T_R_DEADLOCK_DETECTED
+                || *code == SqlState::T_R_SERIALIZATION_FAILURE
+                || *code == SqlState::UNIQUE_VIOLATION
+        })
+    }
+
+    /// Whether the connection to the database is gone, so that it has to
+    /// be opened again before anything else can be done.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, Self::Postgres(error) if error.is_closed())
     }
 }

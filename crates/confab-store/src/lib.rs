@@ -14,9 +14,12 @@
 //! through one writer thread that commits many callers' work with one disk
 //! flush (group commit).
 
+mod columns;
+pub mod credentials;
 pub mod error;
 pub mod intake;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 pub mod tx;
 pub mod work;
@@ -26,6 +29,7 @@ use confab_core::AccountId;
 use confab_core::call::ObjectCall;
 use confab_core::result::ObjectResult;
 
+pub use credentials::FIRST_ACCOUNT_ID;
 pub use error::StoreError;
 pub use model::*;
 pub use tx::{Executor, ObjectTx, QueueTx, ReadTx};
@@ -96,4 +100,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Saves where a paged Retrieve stopped, under the page's request id.
     fn save_cursor(&self, cursor: RetrieveCursor) -> Result<(), StoreError>;
+
+    /// Calls `wake` whenever another process may have queued work, so that
+    /// an idle worker starts at once rather than at its next poll. A
+    /// backend that only one process uses (SQLite) has nothing to watch:
+    /// its own intake wakes the worker.
+    fn watch_new_work(&self, wake: std::sync::Arc<dyn Fn() + Send + Sync>) {
+        let _ = wake;
+    }
 }

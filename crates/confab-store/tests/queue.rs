@@ -1,9 +1,12 @@
-//! The queue's rules against a real SQLite file: what intake stores, the
-//! order work runs in, exactly-once running, conversations, priorities,
-//! schedules, expiry and cancellation.
+//! The queue's rules against a real SQLite file and a real PostgreSQL
+//! database: what intake stores, the order work runs in, exactly-once
+//! running, conversations, priorities, schedules, expiry and cancellation.
 //!
-//! Every test goes through the `Store` trait only, so the same tests can run
-//! against any backend: `open_store` is the one place that names SQLite.
+//! Every test goes through the `Store` trait only and runs once per
+//! backend (see `on_every_backend!` at the end); [`Database`] is the one
+//! place that names them. PostgreSQL is found at `CONFAB_TEST_DATABASE_URL`
+//! (by default the local server's `test` database); each test gets a schema
+//! of its own, dropped afterwards.
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,16 +20,69 @@ use confab_core::object::{ApiObject, ObjectBase};
 use confab_core::options::{QueuePriority, RequestOptions};
 use confab_core::result::ObjectResult;
 use confab_core::{AccountId, AsyncErrorCode, RequestId};
+use confab_store::postgres::{PostgresSettings, PostgresStore};
 use confab_store::sqlite::SqliteStore;
 use confab_store::{
     Executor, IntakeOutcome, ObjectTx, RequestState, ResultScope, Store, StoreError, Submission,
 };
 
-/// A store on a fresh SQLite file; the directory lives as long as the guard.
-fn open_store() -> (Arc<dyn Store>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    (Arc::new(store), dir)
+/// The backends every test runs on.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where one test's data lives; dropping it removes the data.
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres { server: String, schema: String },
+}
+
+/// The PostgreSQL server the tests use.
+fn postgres_server() -> String {
+    std::env::var("CONFAB_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+impl Database {
+    /// A fresh, empty database.
+    fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::Sqlite(tempfile::tempdir().unwrap()),
+            Backend::Postgres => {
+                let server = postgres_server();
+                let schema = format!("confab_test_{}", uuid::Uuid::new_v4().simple());
+                let mut client = ::postgres::Client::connect(&server, ::postgres::NoTls).unwrap();
+                client
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .unwrap();
+                Self::Postgres { server, schema }
+            }
+        }
+    }
+
+    /// A store on this database; several may be opened one after another.
+    fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(dir.path()).unwrap()),
+            Self::Postgres { server, schema } => {
+                let separator = if server.contains('?') { '&' } else { '?' };
+                let url = format!("{server}{separator}options=-csearch_path%3D{schema}");
+                Arc::new(PostgresStore::open(&url, PostgresSettings::default()).unwrap())
+            }
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Self::Postgres { server, schema } = self
+            && let Ok(mut client) = ::postgres::Client::connect(server, ::postgres::NoTls)
+        {
+            let _ = client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+        }
+    }
 }
 
 const ACCOUNT: AccountId = AccountId(7_000_001);
@@ -176,15 +232,15 @@ fn message_count(store: &Arc<dyn Store>, request_id: RequestId) -> usize {
     count
 }
 
-fn setup() -> (Arc<dyn Store>, tempfile::TempDir, Arc<Recorder>) {
-    let (store, dir) = open_store();
+fn setup(backend: Backend) -> (Arc<dyn Store>, Database, Arc<Recorder>) {
+    let database = Database::new(backend);
+    let store = database.open();
     store.bootstrap().unwrap();
-    (store, dir, Arc::new(Recorder::default()))
+    (store, database, Arc::new(Recorder::default()))
 }
 
-#[test]
-fn a_queued_request_runs_exactly_once_with_its_results() {
-    let (store, _dir, executor) = setup();
+fn a_queued_request_runs_exactly_once_with_its_results(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     let (request_id, outcome) = submit(&store, plan(), &["a", "b"]);
     assert_eq!(outcome, IntakeOutcome::Queued);
 
@@ -198,9 +254,8 @@ fn a_queued_request_runs_exactly_once_with_its_results() {
     );
 }
 
-#[test]
-fn conversation_parts_wait_for_all_and_run_in_sequence_order() {
-    let (store, _dir, executor) = setup();
+fn conversation_parts_wait_for_all_and_run_in_sequence_order(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     submit(&store, part("conv", 3, 3), &["third"]);
     submit(&store, part("conv", 1, 3), &["first"]);
     assert_eq!(
@@ -214,9 +269,8 @@ fn conversation_parts_wait_for_all_and_run_in_sequence_order() {
     assert_eq!(executor.ran(), vec!["first", "second", "third"]);
 }
 
-#[test]
-fn a_failing_part_stops_its_conversation_and_later_parts_report_204() {
-    let (store, _dir, executor) = setup();
+fn a_failing_part_stops_its_conversation_and_later_parts_report_204(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     let (first, _) = submit(&store, part("conv", 1, 3), &["one"]);
     let (second, _) = submit(&store, part("conv", 2, 3), &["fail-two"]);
     let (third, _) = submit(&store, part("conv", 3, 3), &["three"]);
@@ -240,9 +294,8 @@ fn a_failing_part_stops_its_conversation_and_later_parts_report_204() {
     );
 }
 
-#[test]
-fn a_reused_sequence_code_invalidates_and_settles_received_parts() {
-    let (store, _dir, executor) = setup();
+fn a_reused_sequence_code_invalidates_and_settles_received_parts(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     let (first, _) = submit(&store, part("conv", 1, 2), &["one"]);
     let (_, outcome) = submit(&store, part("conv", 1, 2), &["one-again"]);
     assert_eq!(
@@ -261,9 +314,8 @@ fn a_reused_sequence_code_invalidates_and_settles_received_parts() {
     );
 }
 
-#[test]
-fn finished_conversations_refuse_parts_with_the_code_of_their_state() {
-    let (store, _dir, executor) = setup();
+fn finished_conversations_refuse_parts_with_the_code_of_their_state(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     submit(&store, part("done", 1, 1), &["x"]);
     run_all(&store, &executor, t0());
     let (_, reused) = submit(&store, part("done", 1, 1), &["y"]);
@@ -287,9 +339,8 @@ fn finished_conversations_refuse_parts_with_the_code_of_their_state() {
     );
 }
 
-#[test]
-fn higher_lanes_run_first_then_arrival_order() {
-    let (store, _dir, executor) = setup();
+fn higher_lanes_run_first_then_arrival_order(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     let lane = |priority| AsyncPlan { priority, ..plan() };
     submit(&store, lane(QueuePriority::Low), &["low"]);
     submit(&store, lane(QueuePriority::Medium), &["medium-1"]);
@@ -300,9 +351,8 @@ fn higher_lanes_run_first_then_arrival_order() {
     assert_eq!(executor.ran(), vec!["high", "medium-1", "medium-2", "low"]);
 }
 
-#[test]
-fn scheduled_requests_wait_for_their_time() {
-    let (store, _dir, executor) = setup();
+fn scheduled_requests_wait_for_their_time(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     let later = AsyncPlan {
         scheduled_time: Some(t0() + Duration::minutes(10)),
         ..plan()
@@ -313,9 +363,8 @@ fn scheduled_requests_wait_for_their_time() {
     assert_eq!(run_all(&store, &executor, t0() + Duration::minutes(10)), 1);
 }
 
-#[test]
-fn expired_requests_are_settled_without_running() {
-    let (store, _dir, executor) = setup();
+fn expired_requests_are_settled_without_running(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     let expiring = AsyncPlan {
         expires_at: Some(t0() + Duration::minutes(1)),
         ..plan()
@@ -335,25 +384,23 @@ fn expired_requests_are_settled_without_running() {
     );
 }
 
-#[test]
-fn accepted_work_survives_reopening_the_store() {
-    let dir = tempfile::tempdir().unwrap();
+fn accepted_work_survives_reopening_the_store(backend: Backend) {
+    let database = Database::new(backend);
     let executor = Arc::new(Recorder::default());
     {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let store = database.open();
         store.bootstrap().unwrap();
         submit(&store, plan(), &["kept"]);
         submit(&store, part("conv", 2, 2), &["kept-2"]);
         submit(&store, part("conv", 1, 2), &["kept-1"]);
     }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let store = database.open();
     assert_eq!(run_all(&store, &executor, t0()), 3);
     assert_eq!(executor.ran(), vec!["kept", "kept-1", "kept-2"]);
 }
 
-#[test]
-fn concurrent_submissions_are_all_stored_once() {
-    let (store, _dir, executor) = setup();
+fn concurrent_submissions_are_all_stored_once(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     let threads: Vec<_> = (0..8)
         .map(|thread| {
             let store = store.clone();
@@ -396,9 +443,8 @@ impl Executor for Canceller {
     }
 }
 
-#[test]
-fn a_cancelled_request_never_runs_reports_once_and_is_gone_after() {
-    let (store, _dir, executor) = setup();
+fn a_cancelled_request_never_runs_reports_once_and_is_gone_after(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     let later = AsyncPlan {
         scheduled_time: Some(t0() + Duration::hours(1)),
         ..plan()
@@ -422,9 +468,8 @@ fn a_cancelled_request_never_runs_reports_once_and_is_gone_after() {
     );
 }
 
-#[test]
-fn a_failed_write_is_undone_alone_and_the_writer_carries_on() {
-    let (store, _dir, executor) = setup();
+fn a_failed_write_is_undone_alone_and_the_writer_carries_on(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
     store.create_user(ACCOUNT, "ann", "first password").unwrap();
     let duplicate = store.create_user(ACCOUNT, "ann", "second password");
     assert!(
@@ -442,3 +487,37 @@ fn a_failed_write_is_undone_alone_and_the_writer_carries_on() {
     assert_eq!(outcome, IntakeOutcome::Queued);
     assert_eq!(run_all(&store, &executor, t0()), 1);
 }
+
+/// Runs each named test once per backend, as `sqlite::name` and
+/// `postgres::name`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::Sqlite);
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::Postgres);
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    a_queued_request_runs_exactly_once_with_its_results,
+    conversation_parts_wait_for_all_and_run_in_sequence_order,
+    a_failing_part_stops_its_conversation_and_later_parts_report_204,
+    a_reused_sequence_code_invalidates_and_settles_received_parts,
+    finished_conversations_refuse_parts_with_the_code_of_their_state,
+    higher_lanes_run_first_then_arrival_order,
+    scheduled_requests_wait_for_their_time,
+    expired_requests_are_settled_without_running,
+    accepted_work_survives_reopening_the_store,
+    concurrent_submissions_are_all_stored_once,
+    a_cancelled_request_never_runs_reports_once_and_is_gone_after,
+    a_failed_write_is_undone_alone_and_the_writer_carries_on,
+);

@@ -21,6 +21,12 @@ pub(crate) struct Cli {
     )]
     pub(crate) data_dir: PathBuf,
 
+    /// A PostgreSQL database to use instead of the embedded one, as a
+    /// `postgres://user@host:port/dbname` URL; several nodes may share it.
+    /// The data directory is then not used.
+    #[arg(long, global = true, env = "CONFAB_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, global = true, env = "CONFAB_LOG_FORMAT", default_value = "text")]
     pub(crate) log_format: LogFormat,

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! confab serve                          # SQLite under ./confab-data, 127.0.0.1:8080
+//! confab --database-url postgres://… serve   # PostgreSQL, several nodes
 //! confab clients create [--account MID] # prints a new client as JSON
 //! confab users create --account MID --username U --password P
 //! confab accounts create --name NAME
@@ -18,6 +19,7 @@ use anyhow::Context;
 use clap::Parser;
 use confab_core::AccountId;
 use confab_store::Store;
+use confab_store::postgres::{PostgresSettings, PostgresStore};
 use confab_store::sqlite::SqliteStore;
 
 use cli::{AccountCommand, Cli, ClientCommand, Command, UserCommand};
@@ -31,19 +33,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _log_writer = cli::init_tracing(cli.log_format);
+    let database = Database::named_by(&cli.data_dir, cli.database_url.as_deref());
     match cli.command {
-        Command::Serve(args) => serve::run(&cli.data_dir, args),
+        Command::Serve(args) => serve::run(&database, args),
         Command::Clients {
             command: ClientCommand::Create { account },
         } => {
-            let store = open_store(&cli.data_dir)?;
+            let store = open_store(&database)?;
             let client = match account {
                 Some(account) => store.create_client(AccountId(account)),
                 // On a fresh data directory the first client is made with
                 // the first account; show that one rather than a second.
                 None => match store.bootstrap().context("create the first account")? {
                     Some(first) => Ok(first),
-                    None => store.create_client(AccountId(confab_store::sqlite::FIRST_ACCOUNT_ID)),
+                    None => store.create_client(AccountId(confab_store::FIRST_ACCOUNT_ID)),
                 },
             }
             .context("create the API client")?;
@@ -63,7 +66,7 @@ fn main() -> anyhow::Result<()> {
                 "the username must not be empty"
             );
             anyhow::ensure!(!password.is_empty(), "the password must not be empty");
-            let store = open_store(&cli.data_dir)?;
+            let store = open_store(&database)?;
             store
                 .create_user(AccountId(account), &username, &password)
                 .with_context(|| format!("create user {username} in account {account}"))?;
@@ -74,7 +77,7 @@ fn main() -> anyhow::Result<()> {
         Command::Accounts {
             command: AccountCommand::Create { name },
         } => {
-            let store = open_store(&cli.data_dir)?;
+            let store = open_store(&database)?;
             let account = store.create_account(&name).context("create the account")?;
             let created = serde_json::json!({ "account_id": account.0, "name": name });
             println!("{}", serde_json::to_string_pretty(&created)?);
@@ -83,9 +86,45 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Opens the store in the data directory.
-pub(crate) fn open_store(data_dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
-    let store = SqliteStore::open(data_dir)
-        .with_context(|| format!("open the database in {}", data_dir.display()))?;
-    Ok(Arc::new(store))
+/// Where the data lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Database<'a> {
+    /// The embedded SQLite file in this directory.
+    Embedded(&'a Path),
+    /// A PostgreSQL database at this URL.
+    Postgres(&'a str),
+}
+
+impl<'a> Database<'a> {
+    /// The database the flags name.
+    fn named_by(data_dir: &'a Path, database_url: Option<&'a str>) -> Self {
+        match database_url {
+            Some(url) => Self::Postgres(url),
+            None => Self::Embedded(data_dir),
+        }
+    }
+}
+
+impl std::fmt::Display for Database<'_> {
+    /// Where the data lives, without the password a URL may carry.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded(dir) => write!(f, "sqlite in {}", dir.display()),
+            Self::Postgres(url) => {
+                let host = url.rsplit_once('@').map_or(*url, |(_, host)| host);
+                write!(f, "postgresql at {host}")
+            }
+        }
+    }
+}
+
+/// Opens the store.
+pub(crate) fn open_store(database: &Database<'_>) -> anyhow::Result<Arc<dyn Store>> {
+    let opened: Result<Arc<dyn Store>, _> = match database {
+        Database::Embedded(dir) => SqliteStore::open(dir).map(|store| Arc::new(store) as _),
+        Database::Postgres(url) => {
+            PostgresStore::open(url, PostgresSettings::default()).map(|store| Arc::new(store) as _)
+        }
+    };
+    opened.with_context(|| format!("open the database ({database})"))
 }

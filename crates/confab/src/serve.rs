@@ -1,7 +1,6 @@
 //! `confab serve`: open the store, start the worker, serve HTTP until told
 //! to stop.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,11 +12,11 @@ use confab_store::Store;
 use tracing::info;
 
 use crate::cli::ServeArgs;
-use crate::open_store;
+use crate::{Database, open_store};
 
 /// Runs the server. The store is opened before the async runtime starts:
 /// its setup calls block, which async code must not do.
-pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) fn run(database: &Database<'_>, args: ServeArgs) -> anyhow::Result<()> {
     // Bind first: a port that is taken should fail the start before anything
     // is created or printed.
     let listener = std::net::TcpListener::bind(args.listen)
@@ -25,19 +24,19 @@ pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     listener
         .set_nonblocking(true)
         .context("make the listening socket non-blocking")?;
-    let store = open_store(data_dir)?;
+    let store = open_store(database)?;
     announce_first_client(store.as_ref())?;
     let signing_key = store.signing_key().context("read the token signing key")?;
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    runtime.block_on(serve(data_dir, args, listener, store, signing_key))
+    runtime.block_on(serve(database, args, listener, store, signing_key))
 }
 
 /// Serves HTTP until a shutdown signal.
 async fn serve(
-    data_dir: &Path,
+    database: &Database<'_>,
     args: ServeArgs,
     listener: std::net::TcpListener,
-    store: Arc<confab_store::sqlite::SqliteStore>,
+    store: Arc<dyn Store>,
     signing_key: Vec<u8>,
 ) -> anyhow::Result<()> {
     let settings = EngineSettings {
@@ -47,7 +46,6 @@ async fn serve(
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
         ..EngineSettings::default()
     };
-    let store: Arc<dyn Store> = store;
     let engine = Engine::new(store, settings, Arc::new(SystemClock));
     // Without a worker the node still accepts and queues calls: the API's
     // own behaviour during maintenance, and a way to measure intake alone.
@@ -62,7 +60,7 @@ async fn serve(
     let address = listener
         .local_addr()
         .context("read the listening address")?;
-    info!(%address, data_dir = %data_dir.display(), "confab is listening");
+    info!(%address, %database, "confab is listening");
 
     let limits = ServerLimits {
         max_connections: args.max_connections,

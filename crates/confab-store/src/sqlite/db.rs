@@ -5,16 +5,15 @@
 //! Statements are cached per connection, which matters on the hot intake
 //! path.
 
-use chrono::{DateTime, TimeZone, Utc};
-use confab_core::call::{ObjectCall, Operation};
+use chrono::{DateTime, Utc};
+use confab_core::call::ObjectCall;
 use confab_core::conversation::ConversationState;
 use confab_core::data_extension::{DataExtension, RowValues};
-use confab_core::intake::ConversationPart;
-use confab_core::options::QueuePriority;
 use confab_core::subscriber::StoredSubscriber;
 use confab_core::{AccountId, RequestId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::columns::{REQUEST_COLUMNS, RequestColumns};
 use crate::error::StoreError;
 use crate::model::{
     ConversationRecord, NewRequest, QueuedRequest, RequestState, ResultItemRecord,
@@ -28,17 +27,7 @@ pub(crate) struct Db<'c> {
     pub(crate) conn: &'c Connection,
 }
 
-/// Milliseconds since the epoch, as stored.
-pub(crate) fn millis(instant: DateTime<Utc>) -> i64 {
-    instant.timestamp_millis()
-}
-
-/// An instant from stored milliseconds.
-pub(crate) fn instant(millis: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(millis)
-        .single()
-        .unwrap_or_default()
-}
+pub(crate) use crate::columns::{instant, millis};
 
 /// Whether a SQLite error is a unique-constraint violation.
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
@@ -50,47 +39,22 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
     )
 }
 
-const REQUEST_COLUMNS: &str = "id, request_id, account_id, conversation_id, sequence_code, \
-     calls_in_conversation, operation, priority, run_after, expires_at, state";
-
 /// Reads a request row selected with [`REQUEST_COLUMNS`].
 fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Result<QueuedRequest, StoreError>> {
-    let request_id: String = row.get(1)?;
-    let conversation_id: Option<String> = row.get(3)?;
-    let sequence_code: Option<i32> = row.get(4)?;
-    let calls: Option<i32> = row.get(5)?;
-    let operation: String = row.get(6)?;
-    let state: String = row.get(10)?;
-    let expires_at: Option<i64> = row.get(9)?;
-
-    let part = match (conversation_id, sequence_code, calls) {
-        (Some(conversation_id), Some(sequence_code), Some(calls_in_conversation)) => {
-            Some(ConversationPart {
-                conversation_id,
-                sequence_code,
-                calls_in_conversation,
-            })
-        }
-        _ => None,
+    let columns = RequestColumns {
+        row_id: row.get(0)?,
+        request_id: row.get(1)?,
+        account_id: row.get(2)?,
+        conversation_id: row.get(3)?,
+        sequence_code: row.get(4)?,
+        calls_in_conversation: row.get(5)?,
+        operation: row.get(6)?,
+        priority: row.get(7)?,
+        run_after: row.get(8)?,
+        expires_at: row.get(9)?,
+        state: row.get(10)?,
     };
-    let parsed = (|| {
-        Ok(QueuedRequest {
-            row_id: row.get(0).map_err(StoreError::from)?,
-            request_id: request_id
-                .parse::<RequestId>()
-                .map_err(|_| StoreError::Corrupt(format!("request id {request_id}")))?,
-            account: AccountId(row.get(2)?),
-            part,
-            operation: Operation::parse(&operation)
-                .ok_or_else(|| StoreError::Corrupt(format!("operation {operation}")))?,
-            priority: QueuePriority::from_rank(row.get(7)?),
-            run_after: instant(row.get(8)?),
-            expires_at: expires_at.map(instant),
-            state: RequestState::parse(&state)
-                .ok_or_else(|| StoreError::Corrupt(format!("request state {state}")))?,
-        })
-    })();
-    Ok(parsed)
+    Ok(columns.into_request())
 }
 
 /// Collects rows of `Result<T, StoreError>` produced by a mapping closure.

@@ -6,7 +6,7 @@
 
 mod accounts;
 mod checkpoint;
-pub use accounts::FIRST_ACCOUNT_ID;
+pub use crate::credentials::FIRST_ACCOUNT_ID;
 mod db;
 mod writer;
 
@@ -152,7 +152,7 @@ impl Store for SqliteStore {
         // The connection goes back to the pool before the slow password
         // check, so logins never hold up Retrieves.
         let stored = accounts::user_hash(&*self.readers.get()?, username)?;
-        accounts::verify_password(stored, password)
+        crate::credentials::verify_password(stored, password)
     }
 
     fn signing_key(&self) -> Result<Vec<u8>, StoreError> {

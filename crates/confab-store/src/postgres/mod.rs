@@ -1,0 +1,374 @@
+//! The PostgreSQL backend, for when one machine is not enough: several
+//! Confab nodes share one database and none of them is special.
+//!
+//! Writes go through a few writer threads per node with group commit (see
+//! [`writer`]); due work is claimed with `FOR UPDATE SKIP LOCKED` and run
+//! inside the claiming transaction, so a node that dies mid-run has its
+//! claim released with its connection and never commits half of anything.
+//! Each commit that queued work sends a `NOTIFY`, which wakes the workers
+//! of every node at once (see [`PostgresStore::watch_new_work`]).
+
+mod accounts;
+mod db;
+mod writer;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use confab_core::AccountId;
+use confab_core::call::ObjectCall;
+use confab_core::result::ObjectResult;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, Config, IsolationLevel, NoTls};
+
+use crate::columns::millis;
+use crate::error::StoreError;
+use crate::model::{IntakeOutcome, NewClient, Pending, RanRequest, RetrieveCursor, Submission};
+use crate::tx::{Executor, ReadTx};
+use crate::{Store, intake, work};
+use db::{PgDb, StatementCache};
+use writer::{NEW_WORK_CHANNEL, Writer};
+
+/// The schema, applied idempotently at every start.
+const SCHEMA: &str = include_str!("schema.sql");
+
+/// The advisory lock held while the schema is applied, so that nodes
+/// starting together apply it one at a time. Any fixed number will do;
+/// this one spells "confab" on a phone keypad.
+const MIGRATION_LOCK: i64 = 266_322;
+
+/// How long a pool waits for a connection before giving up.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a node uses its database.
+#[derive(Debug, Clone, Copy)]
+pub struct PostgresSettings {
+    /// Connections this node may open at most.
+    pub max_connections: u32,
+    /// Writer threads, each holding one connection while it commits.
+    pub writers: usize,
+}
+
+impl Default for PostgresSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 12,
+            writers: 2,
+        }
+    }
+}
+
+/// One connection and the statements prepared on it.
+pub(crate) struct PgConnection {
+    pub(crate) client: Client,
+    pub(crate) cache: StatementCache,
+}
+
+/// Opens connections for the pool.
+#[derive(Debug, Clone)]
+pub(crate) struct Connector {
+    config: Config,
+}
+
+impl r2d2::ManageConnection for Connector {
+    type Connection = PgConnection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConnection, postgres::Error> {
+        Ok(PgConnection {
+            client: self.config.connect(NoTls)?,
+            cache: StatementCache::default(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// The connection pool of a node.
+pub(crate) type Pool = r2d2::Pool<Connector>;
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    writer: Writer,
+    config: Config,
+    stopped: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("hosts", &self.config.get_hosts())
+            .field("dbname", &self.config.get_dbname())
+            .finish()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (a `postgres://` URL or key=value string), brings
+    /// the schema up to date and starts the writers.
+    pub fn open(url: &str, settings: PostgresSettings) -> Result<Self, StoreError> {
+        let config: Config = url.parse()?;
+        migrate(&config)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.max_connections.max(settings.writers as u32 + 2))
+            .min_idle(Some(1))
+            .connection_timeout(CONNECTION_TIMEOUT)
+            .build(Connector {
+                config: config.clone(),
+            })?;
+        let writer =
+            Writer::start(pool.clone(), settings.writers).map_err(|source| StoreError::Open {
+                path: "postgresql writer threads".to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            pool,
+            writer,
+            config,
+            stopped: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Runs `work` in a transaction of its own on a pooled connection.
+    fn with_transaction<T>(
+        &self,
+        isolation: IsolationLevel,
+        read_only: bool,
+        work: impl FnOnce(&mut PgDb<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.pool.get()?;
+        let PgConnection { client, cache } = &mut *conn;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(isolation)
+            .read_only(read_only)
+            .start()?;
+        let value = work(&mut PgDb { tx: &mut tx, cache })?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Only the last clone stops the listener.
+        if Arc::strong_count(&self.stopped) == 1 {
+            self.stopped.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Applies the schema under an advisory lock held on its own connection.
+fn migrate(config: &Config) -> Result<(), StoreError> {
+    let mut client = config.connect(NoTls)?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let applied = client.batch_execute(SCHEMA);
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    applied?;
+    Ok(())
+}
+
+impl Store for PostgresStore {
+    fn bootstrap(&self) -> Result<Option<NewClient>, StoreError> {
+        self.writer.submit_blocking(accounts::bootstrap)
+    }
+
+    fn create_account(&self, name: &str) -> Result<AccountId, StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .submit_blocking(move |db| accounts::create_account(db, &name))
+    }
+
+    fn account_exists(&self, account: AccountId) -> Result<bool, StoreError> {
+        self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+            accounts::account_exists(db, account)
+        })
+    }
+
+    fn create_client(&self, account: AccountId) -> Result<NewClient, StoreError> {
+        self.writer
+            .submit_blocking(move |db| accounts::create_client(db, account))
+    }
+
+    fn verify_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<Option<AccountId>, StoreError> {
+        self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+            accounts::verify_client(db, client_id, secret)
+        })
+    }
+
+    fn create_user(
+        &self,
+        account: AccountId,
+        username: &str,
+        password: &str,
+    ) -> Result<(), StoreError> {
+        let (username, password) = (username.to_owned(), password.to_owned());
+        self.writer
+            .submit_blocking(move |db| accounts::create_user(db, account, &username, &password))
+    }
+
+    fn verify_user(&self, username: &str, password: &str) -> Result<Option<AccountId>, StoreError> {
+        // The connection goes back to the pool before the slow password
+        // check.
+        let stored = self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+            accounts::user_hash(db, username)
+        })?;
+        crate::credentials::verify_password(stored, password)
+    }
+
+    fn signing_key(&self) -> Result<Vec<u8>, StoreError> {
+        self.writer.submit_blocking(accounts::signing_key)
+    }
+
+    fn enqueue(&self, submission: Submission) -> Pending<IntakeOutcome> {
+        self.writer
+            .submit(move |db| intake::accept(db, &submission))
+    }
+
+    fn run_due(
+        &self,
+        executor: Arc<dyn Executor>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<RanRequest>, StoreError> {
+        self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
+            run_due_in(db, executor.as_ref(), now, limit)
+        })
+    }
+
+    fn run_now(
+        &self,
+        executor: Arc<dyn Executor>,
+        account: AccountId,
+        call: ObjectCall,
+    ) -> Result<Vec<ObjectResult>, StoreError> {
+        self.writer
+            .submit_blocking(move |db| executor.execute(db, account, &call, Utc::now()))
+    }
+
+    fn read(
+        &self,
+        read: &mut dyn FnMut(&mut dyn ReadTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // Repeatable read gives every statement the same snapshot.
+        self.with_transaction(IsolationLevel::RepeatableRead, true, |db| read(db))
+    }
+
+    fn save_cursor(&self, cursor: RetrieveCursor) -> Result<(), StoreError> {
+        self.writer.submit_blocking(move |db| {
+            db.execute(
+                "INSERT INTO retrieve_cursors (request_id, account_id, query, after_id, \
+                 created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (request_id) DO UPDATE SET query = EXCLUDED.query, \
+                 after_id = EXCLUDED.after_id, created_at = EXCLUDED.created_at",
+                &[
+                    &cursor.request_id,
+                    &cursor.account.0,
+                    &cursor.query,
+                    &cursor.after_id,
+                    &millis(cursor.created_at),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn watch_new_work(&self, wake: Arc<dyn Fn() + Send + Sync>) {
+        let (config, stopped) = (self.config.clone(), self.stopped.clone());
+        let spawned = std::thread::Builder::new()
+            .name("confab-pg-listener".to_owned())
+            .spawn(move || listen(&config, &stopped, wake.as_ref()));
+        if let Err(error) = spawned {
+            tracing::warn!(error = %error, "could not start the postgresql listener; \
+                 workers will find new work at their next poll");
+        }
+    }
+}
+
+/// Runs due requests, each in its own savepoint of one transaction, until
+/// `limit` ran or none is left. A request another node holds is skipped.
+fn run_due_in(
+    db: &mut PgDb<'_, '_>,
+    executor: &dyn Executor,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<RanRequest>, StoreError> {
+    let mut ran = Vec::new();
+    while ran.len() < limit {
+        let mut savepoint = db.tx.savepoint("unit")?;
+        let next = work::run_next(
+            &mut PgDb {
+                tx: &mut savepoint,
+                cache: db.cache,
+            },
+            executor,
+            now,
+        );
+        match next {
+            Ok(Some(request)) => {
+                savepoint.commit()?;
+                ran.push(request);
+            }
+            Ok(None) => break,
+            Err(error) if error.is_connection_lost() || ran.is_empty() => return Err(error),
+            Err(error) => {
+                savepoint.rollback()?;
+                let message = "a queued request failed to run; it stays queued";
+                tracing::warn!(error = %error, "{message}");
+                break;
+            }
+        }
+    }
+    Ok(ran)
+}
+
+/// Listens for new-work notifications and calls `wake` for each, opening
+/// the connection again (with a growing pause) whenever it breaks.
+fn listen(config: &Config, stopped: &AtomicBool, wake: &(dyn Fn() + Send + Sync)) {
+    let mut pause = Duration::from_millis(100);
+    while !stopped.load(Ordering::Relaxed) {
+        match listen_once(config, stopped, wake) {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(error = %error, ?pause, "postgresql listener lost its connection");
+                // Work may have been queued while nobody listened.
+                wake();
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// One listening connection's life.
+fn listen_once(
+    config: &Config,
+    stopped: &AtomicBool,
+    wake: &(dyn Fn() + Send + Sync),
+) -> Result<(), StoreError> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(&format!("LISTEN {NEW_WORK_CHANNEL}"))?;
+    while !stopped.load(Ordering::Relaxed) {
+        // The timeout only bounds how long a stop request waits.
+        let mut notifications = client.notifications();
+        let mut arrived = notifications.timeout_iter(Duration::from_secs(1));
+        while arrived.next()?.is_some() {
+            wake();
+        }
+    }
+    Ok(())
+}

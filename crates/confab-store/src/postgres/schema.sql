@@ -1,0 +1,143 @@
+-- Confab's PostgreSQL schema, version 1: the same tables as the SQLite
+-- schema, with PostgreSQL's types. Times are milliseconds since the Unix
+-- epoch (UTC). Every table that holds tenant data carries account_id and is
+-- only ever read with it. Names that SQLite compares with COLLATE NOCASE
+-- are compared here through lower() and indexed the same way.
+--
+-- Applied at every start under an advisory lock, so several nodes starting
+-- at once apply it one after another; every statement is idempotent.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value BYTEA NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS accounts (
+    id BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS api_clients (
+    client_id TEXT PRIMARY KEY,
+    secret_sha256 TEXT NOT NULL,
+    account_id BIGINT NOT NULL REFERENCES accounts (id),
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS api_users (
+    username TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    account_id BIGINT NOT NULL REFERENCES accounts (id),
+    created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_users_name ON api_users (lower(username));
+
+-- The queue. id gives arrival order; a request is runnable when state is
+-- 'Ready' and run_after has passed. The table is kept narrow and its
+-- finished rows are purged, so that dead tuples stay few.
+CREATE TABLE IF NOT EXISTS requests (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    request_id TEXT NOT NULL UNIQUE,
+    account_id BIGINT NOT NULL,
+    conversation_id TEXT,
+    sequence_code INTEGER,
+    calls_in_conversation INTEGER,
+    operation TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    run_after BIGINT NOT NULL,
+    expires_at BIGINT,
+    state TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    finished_at BIGINT
+);
+
+CREATE INDEX IF NOT EXISTS requests_due
+    ON requests (priority DESC, id) WHERE state = 'Ready';
+CREATE INDEX IF NOT EXISTS requests_conversation
+    ON requests (account_id, conversation_id, sequence_code)
+    WHERE conversation_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS conversations (
+    account_id BIGINT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    calls_in_conversation INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    received_count INTEGER NOT NULL DEFAULT 0,
+    next_sequence INTEGER NOT NULL DEFAULT 1,
+    error_code INTEGER,
+    first_part_at BIGINT NOT NULL,
+    last_part_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, conversation_id)
+);
+
+CREATE TABLE IF NOT EXISTS result_messages (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id BIGINT NOT NULL,
+    request_id TEXT NOT NULL,
+    conversation_id TEXT,
+    record TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS result_messages_request
+    ON result_messages (account_id, request_id);
+CREATE INDEX IF NOT EXISTS result_messages_conversation
+    ON result_messages (account_id, lower(conversation_id));
+
+CREATE TABLE IF NOT EXISTS result_items (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id BIGINT NOT NULL,
+    request_id TEXT NOT NULL,
+    conversation_id TEXT,
+    record TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS result_items_request
+    ON result_items (account_id, request_id);
+CREATE INDEX IF NOT EXISTS result_items_conversation
+    ON result_items (account_id, lower(conversation_id));
+
+CREATE TABLE IF NOT EXISTS data_extensions (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id BIGINT NOT NULL,
+    customer_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS data_extensions_key
+    ON data_extensions (account_id, lower(customer_key));
+CREATE INDEX IF NOT EXISTS data_extensions_name
+    ON data_extensions (account_id, lower(name));
+
+CREATE TABLE IF NOT EXISTS data_extension_rows (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    data_extension_id BIGINT NOT NULL REFERENCES data_extensions (id) ON DELETE CASCADE,
+    row_key TEXT,
+    data TEXT NOT NULL,
+    UNIQUE (data_extension_id, row_key)
+);
+
+CREATE TABLE IF NOT EXISTS subscribers (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id BIGINT NOT NULL,
+    subscriber_key TEXT NOT NULL,
+    record TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS subscribers_key
+    ON subscribers (account_id, lower(subscriber_key));
+
+CREATE TABLE IF NOT EXISTS retrieve_cursors (
+    request_id TEXT PRIMARY KEY,
+    account_id BIGINT NOT NULL,
+    query TEXT NOT NULL,
+    after_id BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);

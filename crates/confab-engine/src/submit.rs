@@ -82,8 +82,10 @@ impl Engine {
     ) -> Result<CallOutcome, EngineError> {
         let store = self.store.clone();
         let executor = self.executor.clone();
+        let now = self.clock.now();
         let results =
-            tokio::task::spawn_blocking(move || store.run_now(executor, account, call)).await??;
+            tokio::task::spawn_blocking(move || store.run_now(executor, account, call, now))
+                .await??;
         let overall = OverallStatus::of(&results);
         Ok(CallOutcome {
             results,

@@ -86,6 +86,7 @@ fn insert(
     tx.insert_request(&NewRequest {
         request,
         payload: &submission.payload,
+        received_at: submission.received_at,
     })
 }
 

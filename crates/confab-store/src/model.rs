@@ -136,6 +136,8 @@ pub struct NewRequest<'a> {
     pub request: QueuedRequest,
     /// The call, as JSON.
     pub payload: &'a str,
+    /// When it arrived, by the engine's clock.
+    pub received_at: DateTime<Utc>,
 }
 
 /// A conversation as stored.
@@ -151,6 +153,15 @@ pub struct ConversationRecord {
     pub next_sequence: i32,
     /// The error that stopped it, if any.
     pub error_code: Option<i32>,
+}
+
+/// Names one conversation: the account and its `ConversationID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationKey {
+    /// The account.
+    pub account: AccountId,
+    /// The client's id for it.
+    pub conversation_id: String,
 }
 
 /// One `ResultMessage`: the outcome of one request.

@@ -19,7 +19,8 @@ use confab_core::result::ObjectResult;
 use confab_core::{AccountId, AsyncErrorCode, RequestId};
 use confab_store::sqlite::SqliteStore;
 use confab_store::{
-    Executor, IntakeOutcome, ObjectTx, RequestState, ResultScope, Store, StoreError, Submission,
+    Executor, IntakeOutcome, ObjectTx, RequestState, ResultScope, Rotation, Store, StoreError,
+    Submission,
 };
 
 /// A store on a fresh SQLite file; the directory lives as long as the guard.
@@ -122,8 +123,17 @@ fn part(conversation: &str, sequence_code: i32, calls: i32) -> AsyncPlan {
 }
 
 fn submit(store: &Arc<dyn Store>, plan: AsyncPlan, values: &[&str]) -> (RequestId, IntakeOutcome) {
+    submit_as(store, ACCOUNT, plan, values)
+}
+
+fn submit_as(
+    store: &Arc<dyn Store>,
+    account: AccountId,
+    plan: AsyncPlan,
+    values: &[&str],
+) -> (RequestId, IntakeOutcome) {
     let request_id = RequestId::new_random();
-    let submission = Submission::new(request_id, ACCOUNT, plan, &call(values), t0()).unwrap();
+    let submission = Submission::new(request_id, account, plan, &call(values), t0()).unwrap();
     (
         request_id,
         store.enqueue(submission).blocking_wait().unwrap(),
@@ -133,12 +143,14 @@ fn submit(store: &Arc<dyn Store>, plan: AsyncPlan, values: &[&str]) -> (RequestI
 fn run_all(store: &Arc<dyn Store>, executor: &Arc<Recorder>, now: DateTime<Utc>) -> usize {
     let executor: Arc<dyn Executor> = executor.clone();
     let mut total = 0;
+    let mut rotation = Rotation::default();
     loop {
-        let ran = store.run_due(executor.clone(), now, 10).unwrap();
+        let (ran, next) = store.run_due(executor.clone(), now, 10, rotation).unwrap();
         if ran.is_empty() {
             return total;
         }
         total += ran.len();
+        rotation = next;
     }
 }
 
@@ -300,6 +312,120 @@ fn higher_lanes_run_first_then_arrival_order() {
     assert_eq!(executor.ran(), vec!["high", "medium-1", "medium-2", "low"]);
 }
 
+/// A plan in `priority`'s lane.
+fn lane(priority: QueuePriority) -> AsyncPlan {
+    AsyncPlan { priority, ..plan() }
+}
+
+/// Queues one single-object call per `prefix-N`, N from 1 to `count`.
+fn flood(
+    store: &Arc<dyn Store>,
+    account: AccountId,
+    priority: QueuePriority,
+    prefix: &str,
+    count: usize,
+) {
+    for n in 1..=count {
+        submit_as(store, account, lane(priority), &[&format!("{prefix}-{n}")]);
+    }
+}
+
+#[test]
+fn lanes_share_the_worker_four_two_one() {
+    let (store, _dir, executor) = setup();
+    flood(&store, ACCOUNT, QueuePriority::Low, "low", 3);
+    flood(&store, ACCOUNT, QueuePriority::Medium, "medium", 6);
+    flood(&store, ACCOUNT, QueuePriority::High, "high", 10);
+
+    run_all(&store, &executor, t0());
+    let ran = executor.ran();
+    assert_eq!(
+        ran[..14],
+        [
+            "high-1", "medium-1", "high-2", "high-3", "medium-2", "high-4", "low-1", //
+            "high-5", "medium-3", "high-6", "high-7", "medium-4", "high-8", "low-2",
+        ]
+    );
+    // Once High has run dry, Medium and Low share 2 : 1.
+    assert_eq!(
+        ran[14..],
+        ["high-9", "medium-5", "high-10", "medium-6", "low-3"]
+    );
+}
+
+#[test]
+fn a_low_call_of_another_account_is_not_held_back_by_a_high_flood() {
+    let (store, _dir, executor) = setup();
+    let other = store.create_account("B").unwrap();
+    flood(&store, ACCOUNT, QueuePriority::Low, "a-low", 20);
+    flood(&store, ACCOUNT, QueuePriority::High, "a-high", 20);
+    submit_as(&store, other, lane(QueuePriority::Low), &["b-low"]);
+
+    assert_eq!(run_all(&store, &executor, t0()), 41);
+    let ran = executor.ran();
+    // With Medium empty, High and Low share 4 : 1, and the Low lane's
+    // turns go to A and B alternately.
+    assert_eq!(
+        ran[..15],
+        [
+            "a-high-1",
+            "a-high-2",
+            "a-high-3",
+            "a-high-4",
+            "a-low-1", //
+            "a-high-5",
+            "a-high-6",
+            "a-high-7",
+            "a-high-8",
+            "b-low", //
+            "a-high-9",
+            "a-high-10",
+            "a-high-11",
+            "a-high-12",
+            "a-low-2",
+        ]
+    );
+    let low_share = ran[..25]
+        .iter()
+        .filter(|value| value.contains("low"))
+        .count();
+    assert_eq!(low_share, 5, "{ran:?}");
+}
+
+#[test]
+fn accounts_take_turns_within_a_lane() {
+    let (store, _dir, executor) = setup();
+    let b = store.create_account("B").unwrap();
+    let c = store.create_account("C").unwrap();
+    flood(&store, ACCOUNT, QueuePriority::Medium, "a", 4);
+    flood(&store, b, QueuePriority::Medium, "b", 2);
+    flood(&store, c, QueuePriority::Medium, "c", 1);
+
+    run_all(&store, &executor, t0());
+    assert_eq!(
+        executor.ran(),
+        ["a-1", "b-1", "c-1", "a-2", "b-2", "a-3", "a-4"]
+    );
+}
+
+#[test]
+fn work_not_yet_due_does_not_block_an_accounts_turn() {
+    let (store, _dir, executor) = setup();
+    let b = store.create_account("B").unwrap();
+    let later = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::hours(1)),
+        ..plan()
+    };
+    submit(&store, later, &["a-later"]);
+    submit_as(&store, b, plan(), &["b-now"]);
+    submit(&store, plan(), &["a-now"]);
+
+    run_all(&store, &executor, t0());
+    assert_eq!(executor.ran(), ["a-now", "b-now"]);
+    run_all(&store, &executor, t0() + Duration::hours(1));
+    assert_eq!(executor.ran(), ["a-now", "b-now", "a-later"]);
+}
+
 #[test]
 fn scheduled_requests_wait_for_their_time() {
     let (store, _dir, executor) = setup();
@@ -323,8 +449,13 @@ fn expired_requests_are_settled_without_running() {
     let (request_id, _) = submit(&store, expiring, &["stale"]);
 
     let executor_dyn: Arc<dyn Executor> = executor.clone();
-    let ran = store
-        .run_due(executor_dyn, t0() + Duration::minutes(2), 10)
+    let (ran, _) = store
+        .run_due(
+            executor_dyn,
+            t0() + Duration::minutes(2),
+            10,
+            Rotation::default(),
+        )
         .unwrap();
     assert_eq!(ran.len(), 1);
     assert_eq!(ran[0].state, RequestState::Expired);
@@ -407,10 +538,12 @@ fn a_cancelled_request_never_runs_reports_once_and_is_gone_after() {
 
     let canceller: Arc<dyn Executor> = Arc::new(Canceller { target: request_id });
     let first = store
-        .run_now(canceller.clone(), ACCOUNT, call(&["x"]))
+        .run_now(canceller.clone(), ACCOUNT, call(&["x"]), t0())
         .unwrap();
     assert_eq!(first[0].status_message, "Cancelled");
-    let second = store.run_now(canceller, ACCOUNT, call(&["x"])).unwrap();
+    let second = store
+        .run_now(canceller, ACCOUNT, call(&["x"]), t0())
+        .unwrap();
     assert_eq!(second[0].status_message, "NotFound");
 
     assert_eq!(run_all(&store, &executor, t0() + Duration::hours(2)), 0);
@@ -441,4 +574,103 @@ fn a_failed_write_is_undone_alone_and_the_writer_carries_on() {
     let (_, outcome) = submit(&store, plan(), &["after"]);
     assert_eq!(outcome, IntakeOutcome::Queued);
     assert_eq!(run_all(&store, &executor, t0()), 1);
+}
+
+/// The default inter-part gap.
+fn gap() -> Duration {
+    Duration::minutes(5)
+}
+
+#[test]
+fn a_silent_conversation_times_out_and_its_parts_report_203() {
+    let (store, _dir, executor) = setup();
+    let (first, _) = submit(&store, part("quiet", 1, 3), &["one"]);
+    let (second, _) = submit(&store, part("quiet", 2, 3), &["two"]);
+
+    let at_the_gap = store.time_out_conversations(t0() + gap(), gap(), 10);
+    assert!(at_the_gap.unwrap().is_empty(), "silent for exactly the gap");
+    let after = t0() + gap() + Duration::seconds(1);
+    let moved = store.time_out_conversations(after, gap(), 10).unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].conversation_id, "quiet");
+    let again = store.time_out_conversations(after + Duration::hours(1), gap(), 10);
+    assert!(again.unwrap().is_empty(), "a second pass changes nothing");
+
+    for request_id in [first, second] {
+        assert_eq!(
+            result_codes(&store, request_id),
+            vec![("Error".into(), Some(203))]
+        );
+        assert_eq!(message_count(&store, request_id), 1);
+    }
+    let (_, late) = submit(&store, part("quiet", 3, 3), &["three"]);
+    assert_eq!(late, IntakeOutcome::Refused(AsyncErrorCode::Timeout));
+    assert_eq!(run_all(&store, &executor, after), 0);
+    assert!(
+        executor.ran().is_empty(),
+        "a timed-out conversation never runs"
+    );
+}
+
+#[test]
+fn only_conversations_still_collecting_parts_time_out() {
+    let (store, _dir, executor) = setup();
+    let later = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::hours(1)),
+        ..part("closed", 1, 1)
+    };
+    submit(&store, later, &["closed"]);
+
+    let much_later = t0() + Duration::days(1);
+    let moved = store.time_out_conversations(much_later, gap(), 10).unwrap();
+    assert!(moved.is_empty(), "{moved:?}");
+    assert_eq!(run_all(&store, &executor, much_later), 1);
+}
+
+#[test]
+fn purging_forgets_old_results_but_keeps_queued_work_and_conversation_ids() {
+    let (store, _dir, executor) = setup();
+    let (old, _) = submit(&store, part("old", 1, 1), &["old"]);
+    run_all(&store, &executor, t0());
+    let not_due = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::days(20)),
+        ..plan()
+    };
+    let (queued, _) = submit(&store, not_due, &["queued"]);
+
+    let retention = Duration::days(30);
+    let month_later = t0() + Duration::days(31);
+    // One result item, one result message, one finished request.
+    assert_eq!(store.purge_expired(month_later, retention, 100).unwrap(), 3);
+    assert_eq!(store.purge_expired(month_later, retention, 100).unwrap(), 0);
+    assert_eq!(message_count(&store, old), 0);
+    assert!(result_codes(&store, old).is_empty());
+
+    let (_, reused) = submit(&store, part("old", 1, 1), &["again"]);
+    assert_eq!(
+        reused,
+        IntakeOutcome::Refused(AsyncErrorCode::ConversationIdReused)
+    );
+    assert_eq!(run_all(&store, &executor, month_later), 1);
+    assert_eq!(message_count(&store, queued), 1);
+}
+
+#[test]
+fn purging_deletes_at_most_the_limit_per_batch() {
+    let (store, _dir, executor) = setup();
+    for n in 0..5 {
+        submit(&store, plan(), &[&format!("r{n}")]);
+    }
+    run_all(&store, &executor, t0());
+
+    // Five each of result items, result messages and requests.
+    let month_later = t0() + Duration::days(31);
+    let batches: Vec<usize> = (0..5)
+        .map(|_| {
+            store
+                .purge_expired(month_later, Duration::days(30), 4)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(batches, [4, 4, 4, 3, 0]);
 }

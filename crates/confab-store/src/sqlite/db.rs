@@ -50,6 +50,16 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
     )
 }
 
+/// The next account with ready work in a lane: one step along the
+/// `requests_lane` index.
+pub(crate) const NEXT_LANE_ACCOUNT: &str = "SELECT MIN(account_id) FROM requests \
+     WHERE state = 'Ready' AND priority = ?1 AND account_id > ?2";
+
+/// The filter and order of an account's first due request in a lane, read
+/// from the front of its range of the `requests_lane` index.
+pub(crate) const FIRST_DUE_IN_LANE: &str = "WHERE state = 'Ready' AND priority = ?1 \
+     AND account_id = ?2 AND run_after <= ?3 ORDER BY run_after, id LIMIT 1";
+
 const REQUEST_COLUMNS: &str = "id, request_id, account_id, conversation_id, sequence_code, \
      calls_in_conversation, operation, priority, run_after, expires_at, state";
 
@@ -613,7 +623,7 @@ impl QueueTx for Db<'_> {
                 request.expires_at.map(millis),
                 request.state.as_str(),
                 payload,
-                millis(Utc::now()),
+                millis(new.received_at),
             ])?;
         Ok(())
     }
@@ -668,14 +678,32 @@ impl QueueTx for Db<'_> {
         Ok(())
     }
 
-    fn next_due(&mut self, now: DateTime<Utc>) -> Result<Option<QueuedRequest>, StoreError> {
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM requests WHERE state = 'Ready' AND run_after <= ?1 \
-             ORDER BY priority DESC, id LIMIT 1"
-        );
+    fn next_lane_account(
+        &mut self,
+        lane: QueuePriority,
+        after: Option<AccountId>,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let after = after.map_or(i64::MIN, |account| account.0);
+        let account: Option<i64> = self
+            .conn
+            .prepare_cached(NEXT_LANE_ACCOUNT)?
+            .query_row(params![lane.rank(), after], |row| row.get(0))?;
+        Ok(account.map(AccountId))
+    }
+
+    fn first_due_in_lane(
+        &mut self,
+        lane: QueuePriority,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<QueuedRequest>, StoreError> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests {FIRST_DUE_IN_LANE}");
         let mut statement = self.conn.prepare_cached(&sql)?;
         let found = statement
-            .query_row(params![millis(now)], request_from_row)
+            .query_row(
+                params![lane.rank(), account.0, millis(now)],
+                request_from_row,
+            )
             .optional()?;
         found.transpose()
     }

@@ -674,3 +674,27 @@ fn purging_deletes_at_most_the_limit_per_batch() {
         .collect();
     assert_eq!(batches, [4, 4, 4, 3, 0]);
 }
+
+#[test]
+fn a_part_arriving_after_the_gap_times_its_conversation_out_at_once() {
+    let (store, _dir, executor) = setup();
+    let (first, _) = submit(&store, part("late", 1, 2), &["one"]);
+
+    let late = t0() + gap() + Duration::seconds(1);
+    let submission = Submission::new(
+        RequestId::new_random(),
+        ACCOUNT,
+        part("late", 2, 2),
+        &call(&["two"]),
+        late,
+    )
+    .unwrap()
+    .with_conversation_timeout(gap());
+    let outcome = store.enqueue(submission).blocking_wait().unwrap();
+    assert_eq!(outcome, IntakeOutcome::Refused(AsyncErrorCode::Timeout));
+    assert_eq!(
+        result_codes(&store, first),
+        vec![("Error".into(), Some(203))]
+    );
+    assert_eq!(run_all(&store, &executor, late), 0);
+}

@@ -490,8 +490,8 @@ impl QueueTx for Db<'_> {
         conversation_id: &str,
     ) -> Result<Option<ConversationRecord>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT state, calls_in_conversation, next_sequence, error_code, received_count \
-             FROM conversations \
+            "SELECT state, calls_in_conversation, next_sequence, error_code, received_count, \
+             last_part_at FROM conversations \
              WHERE account_id = ?1 AND conversation_id = ?2",
         )?;
         let record = statement
@@ -503,6 +503,7 @@ impl QueueTx for Db<'_> {
                     next_sequence: row.get(2)?,
                     error_code: row.get(3)?,
                     received_count: row.get(4)?,
+                    last_part_at: instant(row.get(5)?),
                 })
             })
             .optional()?;

@@ -5,7 +5,7 @@
 //!                                    └─ asynchronous ─► store.enqueue (group commit) ─► receipt
 //!  worker ─► store.run_due ─► executor ─► results, in the same transaction
 //!  retrieve ─► store.read ─► filter, page, shape as nodes
-//!  housekeeping ─► store.time_out_conversations, store.purge_expired (small batches)
+//!  housekeeping ─► store.time_out_conversations, store.purge_expired
 //! ```
 //!
 //! The engine knows neither HTTP nor XML: it takes the calls of

@@ -12,10 +12,12 @@
 //! | `GET /platform/v1/endpoints/soap` | SOAP endpoint discovery |
 //! | `POST /Service.asmx` (any case) | the SOAP API |
 //! | `GET /etframework.wsdl`, `GET /ETFrameworkFault.xsd` | Confab's WSDL |
+//! | `POST /_confab/clock` | moves the test clock; only with `--test-clock` |
 
 mod auth;
 mod server;
 mod soap;
+mod test_clock;
 mod token;
 
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
-use confab_engine::Engine;
+use confab_engine::{Engine, TestClock};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
@@ -45,6 +47,9 @@ pub struct ApiSettings {
     /// The base URL clients should use (`soap_instance_url` and the WSDL's
     /// address). When unset, it is built from each request's `Host`.
     pub public_url: Option<String>,
+    /// The clock `POST /_confab/clock` moves. The route exists only when
+    /// this is set, which must never be the case in production.
+    pub test_clock: Option<Arc<TestClock>>,
 }
 
 /// What every handler shares.
@@ -91,7 +96,11 @@ impl AppState {
 
 /// The router with every route.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if state.settings.test_clock.is_some() {
+        router = router.route(test_clock::CLOCK_PATH, post(test_clock::advance));
+    }
+    router
         .route("/v2/token", post(auth::oauth2_token))
         .route("/v1/requestToken", post(auth::legacy_token))
         .route("/platform/v1/endpoints/soap", get(auth::soap_endpoint))

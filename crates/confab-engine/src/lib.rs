@@ -5,6 +5,7 @@
 //!                                    └─ asynchronous ─► store.enqueue (group commit) ─► receipt
 //!  worker ─► store.run_due ─► executor ─► results, in the same transaction
 //!  retrieve ─► store.read ─► filter, page, shape as nodes
+//!  housekeeping ─► store.time_out_conversations, store.purge_expired
 //! ```
 //!
 //! The engine knows neither HTTP nor XML: it takes the calls of
@@ -14,6 +15,7 @@ pub mod clock;
 mod data_extensions;
 pub mod error;
 mod executor;
+pub mod housekeeping;
 mod retrieve;
 mod rows;
 mod submit;
@@ -27,9 +29,10 @@ use confab_core::intake::IntakePolicy;
 use confab_store::Store;
 use tokio::sync::Notify;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, SystemClock, TestClock};
 pub use error::EngineError;
 pub use executor::ObjectExecutor;
+pub use housekeeping::{HousekeepingHandle, HousekeepingReport, HousekeepingSettings};
 pub use submit::CallOutcome;
 pub use worker::WorkerHandle;
 
@@ -43,6 +46,8 @@ pub struct EngineSettings {
     pub poll_interval: Duration,
     /// How many requests the worker runs per store transaction.
     pub batch_size: usize,
+    /// Conversation time-outs and retention.
+    pub housekeeping: HousekeepingSettings,
 }
 
 impl Default for EngineSettings {
@@ -51,6 +56,7 @@ impl Default for EngineSettings {
             intake: IntakePolicy::default(),
             poll_interval: Duration::from_millis(250),
             batch_size: 64,
+            housekeeping: HousekeepingSettings::default(),
         }
     }
 }
@@ -63,6 +69,7 @@ pub struct Engine {
     settings: Arc<EngineSettings>,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    housekeeping_wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -82,6 +89,7 @@ impl Engine {
             settings: Arc::new(settings),
             clock,
             wake: Arc::new(Notify::new()),
+            housekeeping_wake: Arc::new(Notify::new()),
         }
     }
 
@@ -93,5 +101,20 @@ impl Engine {
     /// The engine's clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Does what the clock's new time makes due, after a test moved it
+    /// ahead: runs one housekeeping pass before returning, so that the
+    /// caller can rely on time-outs and purges being done, then wakes the
+    /// worker and the housekeeping task.
+    ///
+    /// # Errors
+    ///
+    /// `Store` when the store failed.
+    pub async fn catch_up(&self) -> Result<HousekeepingReport, EngineError> {
+        let report = self.housekeep().await?;
+        self.wake.notify_one();
+        self.housekeeping_wake.notify_one();
+        Ok(report)
     }
 }

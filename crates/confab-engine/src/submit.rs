@@ -1,6 +1,7 @@
 //! Answering a Create, Update, Delete or Perform: run it now, or queue it
 //! and hand back a receipt.
 
+use chrono::TimeDelta;
 use confab_core::AccountId;
 use confab_core::AsyncErrorCode;
 use confab_core::RequestId;
@@ -82,8 +83,10 @@ impl Engine {
     ) -> Result<CallOutcome, EngineError> {
         let store = self.store.clone();
         let executor = self.executor.clone();
+        let now = self.clock.now();
         let results =
-            tokio::task::spawn_blocking(move || store.run_now(executor, account, call)).await??;
+            tokio::task::spawn_blocking(move || store.run_now(executor, account, call, now))
+                .await??;
         let overall = OverallStatus::of(&results);
         Ok(CallOutcome {
             results,
@@ -102,7 +105,10 @@ impl Engine {
     ) -> Result<CallOutcome, EngineError> {
         let objects = call.objects.len();
         let conversation_id = plan.part.as_ref().map(|part| part.conversation_id.clone());
-        let submission = Submission::new(request_id, account, plan, &call, self.clock.now())?;
+        let gap = TimeDelta::from_std(self.settings.housekeeping.conversation_timeout)
+            .unwrap_or(TimeDelta::MAX);
+        let submission = Submission::new(request_id, account, plan, &call, self.clock.now())?
+            .with_conversation_timeout(gap);
 
         match self.store.enqueue(submission).wait().await? {
             IntakeOutcome::Refused(code) => {

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use confab_store::RanRequest;
+use confab_store::{RanRequest, Rotation};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
@@ -46,19 +46,26 @@ impl Engine {
         WorkerHandle { stop, task }
     }
 
-    /// Runs one batch of due work now and returns what ran.
+    /// Runs one batch of due work now, in the order `rotation` gives, and
+    /// returns what ran. The rotation moves on past what ran.
     ///
     /// # Errors
     ///
     /// `Store` when the store failed; nothing of the failed request was
     /// written and it stays queued.
-    pub async fn run_due_batch(&self) -> Result<Vec<RanRequest>, EngineError> {
+    pub async fn run_due_batch(
+        &self,
+        rotation: &mut Rotation,
+    ) -> Result<Vec<RanRequest>, EngineError> {
         let store = self.store.clone();
         let executor: Arc<dyn confab_store::Executor> = self.executor.clone();
         let now = self.clock.now();
         let limit = self.settings.batch_size;
-        let ran =
-            tokio::task::spawn_blocking(move || store.run_due(executor, now, limit)).await??;
+        let current = *rotation;
+        let (ran, next) =
+            tokio::task::spawn_blocking(move || store.run_due(executor, now, limit, current))
+                .await??;
+        *rotation = next;
         for request in &ran {
             let conversation_id = request
                 .request
@@ -77,14 +84,16 @@ impl Engine {
         Ok(ran)
     }
 
-    /// The worker loop.
+    /// The worker loop. It keeps the queue's [`Rotation`] from batch to
+    /// batch, so that the lanes and accounts take turns across batches too.
     async fn work_until(&self, mut stopped: watch::Receiver<bool>) {
         let mut failures: u32 = 0;
+        let mut rotation = Rotation::default();
         loop {
             if *stopped.borrow() {
                 return;
             }
-            let pause = match self.run_due_batch().await {
+            let pause = match self.run_due_batch(&mut rotation).await {
                 Ok(ran) if ran.len() >= self.settings.batch_size => {
                     failures = 0;
                     continue;

@@ -5,7 +5,9 @@
 //! A request that is refused here leaves nothing behind, except that a part
 //! which invalidates its conversation (200, 214) moves the conversation to
 //! `Error` and settles the parts already received as failed, so that each of
-//! them has a result that says why it never ran.
+//! them has a result that says why it never ran. Likewise a part that
+//! arrives after its conversation's inter-part gap times the conversation
+//! out (see [`crate::timeout`]) before housekeeping would, and gets 203.
 
 use chrono::{DateTime, Utc};
 use confab_core::AccountId;
@@ -16,7 +18,10 @@ use confab_core::conversation::{
 use confab_core::intake::ConversationPart;
 
 use crate::error::StoreError;
-use crate::model::{IntakeOutcome, NewRequest, QueuedRequest, RequestState, Submission};
+use crate::model::{
+    ConversationRecord, IntakeOutcome, NewRequest, QueuedRequest, RequestState, Submission,
+};
+use crate::timeout::time_out_conversation;
 use crate::tx::QueueTx;
 use crate::work::settle_unrun;
 
@@ -29,7 +34,14 @@ pub fn accept(tx: &mut dyn QueueTx, submission: &Submission) -> Result<IntakeOut
         return Ok(IntakeOutcome::Queued);
     };
 
-    let snapshot = match tx.conversation(account, &part.conversation_id)? {
+    let record = tx.conversation(account, &part.conversation_id)?;
+    if let Some(record) = &record
+        && is_silent(record, submission)
+    {
+        time_out_conversation(tx, account, &part.conversation_id, now)?;
+        return Ok(IntakeOutcome::Refused(AsyncErrorCode::Timeout));
+    }
+    let snapshot = match record {
         Some(record) => Some(ConversationSnapshot {
             state: record.state,
             calls_in_conversation: record.calls_in_conversation,
@@ -65,6 +77,16 @@ pub fn accept(tx: &mut dyn QueueTx, submission: &Submission) -> Result<IntakeOut
     Ok(IntakeOutcome::Queued)
 }
 
+/// Whether a conversation is still collecting parts but has received none
+/// for longer than the submission's gap: the part arrives too late.
+fn is_silent(record: &ConversationRecord, submission: &Submission) -> bool {
+    let Some(gap) = submission.conversation_timeout else {
+        return false;
+    };
+    record.state == Ok(ConversationState::Open)
+        && record.last_part_at < submission.received_at - gap
+}
+
 /// Writes the request row.
 fn insert(
     tx: &mut dyn QueueTx,
@@ -86,6 +108,7 @@ fn insert(
     tx.insert_request(&NewRequest {
         request,
         payload: &submission.payload,
+        received_at: submission.received_at,
     })
 }
 

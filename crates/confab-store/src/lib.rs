@@ -7,7 +7,13 @@
 //!   ([`tx::ObjectTx`] for objects, [`tx::QueueTx`] for the queue and
 //!   results), implemented once per database ([`sqlite`]).
 //! - The queue's rules written once over those primitives: what happens when
-//!   a request arrives ([`intake`]) and when queued work runs ([`work`]).
+//!   a request arrives ([`intake`]), which due request runs next
+//!   ([`fairness`]) and what happens when it runs ([`work`]).
+//!
+//! - Housekeeping, also written once over the primitives
+//!   ([`tx::HousekeepingTx`]): conversations that stopped receiving parts
+//!   time out ([`timeout`]) and old results are purged ([`retention`]). Each
+//!   step takes `now` and a batch limit, is idempotent, and stands alone.
 //!
 //! Callers see the [`Store`] facade. Every method blocks; the engine calls
 //! them from blocking threads. The SQLite backend funnels every write
@@ -17,22 +23,26 @@
 mod columns;
 pub mod credentials;
 pub mod error;
+pub mod fairness;
 pub mod intake;
 pub mod model;
 pub mod postgres;
+pub mod retention;
 pub mod sqlite;
+pub mod timeout;
 pub mod tx;
 pub mod work;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use confab_core::AccountId;
 use confab_core::call::ObjectCall;
 use confab_core::result::ObjectResult;
 
 pub use credentials::FIRST_ACCOUNT_ID;
 pub use error::StoreError;
+pub use fairness::Rotation;
 pub use model::*;
-pub use tx::{Executor, ObjectTx, QueueTx, ReadTx};
+pub use tx::{Executor, HousekeepingTx, ObjectTx, QueueTx, ReadTx};
 
 /// What the engine and the API need of storage.
 pub trait Store: Send + Sync + 'static {
@@ -75,21 +85,25 @@ pub trait Store: Send + Sync + 'static {
     fn enqueue(&self, submission: Submission) -> Pending<IntakeOutcome>;
 
     /// Runs queued work that is due at `now`, at most `limit` requests, each
-    /// with its object changes and results in one transaction. Returns the
-    /// requests that ran.
+    /// with its object changes and results in one transaction, in the order
+    /// `rotation` gives (see [`fairness`]). Returns the requests that ran and
+    /// the rotation to pass to the next call.
     fn run_due(
         &self,
         executor: std::sync::Arc<dyn Executor>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<RanRequest>, StoreError>;
+        rotation: Rotation,
+    ) -> Result<(Vec<RanRequest>, Rotation), StoreError>;
 
-    /// Runs a synchronous call in one transaction and returns its results.
+    /// Runs a synchronous call in one transaction at `now` and returns its
+    /// results.
     fn run_now(
         &self,
         executor: std::sync::Arc<dyn Executor>,
         account: AccountId,
         call: ObjectCall,
+        now: DateTime<Utc>,
     ) -> Result<Vec<ObjectResult>, StoreError>;
 
     /// Runs `read` against a consistent snapshot.
@@ -108,4 +122,23 @@ pub trait Store: Send + Sync + 'static {
     fn watch_new_work(&self, wake: std::sync::Arc<dyn Fn() + Send + Sync>) {
         let _ = wake;
     }
+    /// Times out, in one transaction, at most `limit` conversations still
+    /// `Open` that received no part for longer than `gap` before `now` (see
+    /// [`timeout`]). Returns the ones it moved.
+    fn time_out_conversations(
+        &self,
+        now: DateTime<Utc>,
+        gap: TimeDelta,
+        limit: usize,
+    ) -> Result<Vec<ConversationKey>, StoreError>;
+
+    /// Deletes, in one transaction, at most `limit` rows that fell out of
+    /// the `retention` window before `now` (see [`retention`]). Returns how
+    /// many; fewer than `limit` means nothing older is left.
+    fn purge_expired(
+        &self,
+        now: DateTime<Utc>,
+        retention: TimeDelta,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
 }

@@ -1,6 +1,6 @@
 //! The records the store reads and writes.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use confab_core::call::{ObjectCall, Operation};
 use confab_core::conversation::ConversationState;
 use confab_core::data_extension::{DataExtension, RowValues};
@@ -39,6 +39,11 @@ pub struct Submission {
     pub payload: String,
     /// When it arrived.
     pub received_at: DateTime<Utc>,
+    /// The inter-part gap after which an `Open` conversation times out. A
+    /// part that arrives after it refuses itself with 203 and times its
+    /// conversation out, even if housekeeping has not got there yet. `None`
+    /// leaves time-outs to housekeeping alone.
+    pub conversation_timeout: Option<TimeDelta>,
 }
 
 /// What became of a submission.
@@ -136,6 +141,8 @@ pub struct NewRequest<'a> {
     pub request: QueuedRequest,
     /// The call, as JSON.
     pub payload: &'a str,
+    /// When it arrived, by the engine's clock.
+    pub received_at: DateTime<Utc>,
 }
 
 /// A conversation as stored.
@@ -151,6 +158,17 @@ pub struct ConversationRecord {
     pub next_sequence: i32,
     /// The error that stopped it, if any.
     pub error_code: Option<i32>,
+    /// When its last part arrived.
+    pub last_part_at: DateTime<Utc>,
+}
+
+/// Names one conversation: the account and its `ConversationID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationKey {
+    /// The account.
+    pub account: AccountId,
+    /// The client's id for it.
+    pub conversation_id: String,
 }
 
 /// One `ResultMessage`: the outcome of one request.
@@ -329,7 +347,17 @@ impl Submission {
             operation: call.operation,
             payload,
             received_at,
+            conversation_timeout: None,
         })
+    }
+
+    /// The same submission, timing its conversation out on arrival when the
+    /// conversation has been silent for longer than `gap`.
+    pub fn with_conversation_timeout(self, gap: TimeDelta) -> Self {
+        Self {
+            conversation_timeout: Some(gap),
+            ..self
+        }
     }
 }
 

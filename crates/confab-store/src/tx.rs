@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use confab_core::call::ObjectCall;
 use confab_core::conversation::ConversationState;
 use confab_core::data_extension::{DataExtension, RowValues};
+use confab_core::options::QueuePriority;
 use confab_core::result::ObjectResult;
 use confab_core::subscriber::StoredSubscriber;
 use confab_core::{AccountId, RequestId};
 
 use crate::error::StoreError;
 use crate::model::{
-    ConversationRecord, NewRequest, QueuedRequest, RequestState, ResultItemRecord,
+    ConversationKey, ConversationRecord, NewRequest, QueuedRequest, RequestState, ResultItemRecord,
     ResultMessageRecord, ResultScope, RetrieveCursor, StoredDataExtension, StoredResultItem,
     StoredResultMessage, StoredRow, SubscriberRecord,
 };
@@ -223,9 +224,22 @@ pub trait QueueTx {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// The next request to run: Ready, due by `now`, highest lane first,
-    /// then oldest.
-    fn next_due(&mut self, now: DateTime<Utc>) -> Result<Option<QueuedRequest>, StoreError>;
+    /// The lowest-numbered account above `after` (any account when `None`)
+    /// with a Ready request in `lane`, due or not.
+    fn next_lane_account(
+        &mut self,
+        lane: QueuePriority,
+        after: Option<AccountId>,
+    ) -> Result<Option<AccountId>, StoreError>;
+
+    /// The account's Ready request in `lane` that fell due first (by
+    /// `run_after`, then arrival), if one is due by `now`.
+    fn first_due_in_lane(
+        &mut self,
+        lane: QueuePriority,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<QueuedRequest>, StoreError>;
 
     /// Stores a request's outcome.
     fn insert_result_message(&mut self, message: &ResultMessageRecord) -> Result<(), StoreError>;
@@ -249,4 +263,45 @@ pub trait Executor: Send + Sync {
         call: &ObjectCall,
         now: DateTime<Utc>,
     ) -> Result<Vec<ObjectResult>, StoreError>;
+}
+
+/// What housekeeping needs, inside a writing transaction: finding
+/// conversations that stopped receiving parts, and deleting what fell out of
+/// the retention window in small batches.
+pub trait HousekeepingTx: QueueTx {
+    /// Conversations still `Open` whose last part arrived before `cutoff`,
+    /// the longest silent first, at most `limit`.
+    fn stale_open_conversations(
+        &mut self,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ConversationKey>, StoreError>;
+
+    /// Deletes at most `limit` `ResultItem`s written before `cutoff`;
+    /// returns how many.
+    fn purge_result_items(
+        &mut self,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
+
+    /// Deletes at most `limit` `ResultMessage`s written before `cutoff`;
+    /// returns how many.
+    fn purge_result_messages(
+        &mut self,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
+
+    /// Deletes at most `limit` requests that finished before `cutoff`, with
+    /// their stored calls; never one that has not finished. Returns how many.
+    fn purge_finished_requests(
+        &mut self,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
+
+    /// Deletes at most `limit` Retrieve cursors saved before `cutoff`;
+    /// returns how many.
+    fn purge_cursors(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<usize, StoreError>;
 }

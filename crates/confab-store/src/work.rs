@@ -1,6 +1,6 @@
 //! What happens, inside the writing transaction, when queued work runs.
 //!
-//! One request at a time: pick the most urgent due request, drop it if it
+//! One request at a time: pick the due request whose turn it is, drop it if it
 //! expired, otherwise run its objects through the engine's [`Executor`],
 //! write its `ResultMessage` and `ResultItem`s, mark it done, and move its
 //! conversation on. All of that commits together or not at all, which is
@@ -20,6 +20,7 @@ use confab_core::options::RequestType;
 use confab_core::result::{ObjectResult, OverallStatus, StatusCode};
 
 use crate::error::StoreError;
+use crate::fairness::Rotation;
 use crate::intake::sequence_of;
 use crate::model::{
     CancelOutcome, QueuedRequest, RanRequest, RequestState, ResultItemRecord, ResultMessageRecord,
@@ -30,13 +31,15 @@ use confab_core::{AccountId, RequestId};
 /// The `StatusMessage` of a request whose objects all succeeded.
 const PROCESSED_MESSAGE: &str = "Processed";
 
-/// Runs the most urgent due request, if there is one.
+/// Runs the due request whose turn it is (see [`crate::fairness`]), if
+/// there is one.
 pub fn run_next(
     tx: &mut dyn QueueTx,
     executor: &dyn Executor,
+    rotation: &mut Rotation,
     now: DateTime<Utc>,
 ) -> Result<Option<RanRequest>, StoreError> {
-    let Some(request) = tx.next_due(now)? else {
+    let Some(request) = rotation.next_due(tx, now)? else {
         return Ok(None);
     };
     if request

@@ -23,7 +23,8 @@ use confab_core::{AccountId, AsyncErrorCode, RequestId};
 use confab_store::postgres::{PostgresSettings, PostgresStore};
 use confab_store::sqlite::SqliteStore;
 use confab_store::{
-    Executor, IntakeOutcome, ObjectTx, RequestState, ResultScope, Store, StoreError, Submission,
+    Executor, IntakeOutcome, ObjectTx, RequestState, ResultScope, Rotation, Store, StoreError,
+    Submission,
 };
 
 /// The backends every test runs on.
@@ -178,8 +179,17 @@ fn part(conversation: &str, sequence_code: i32, calls: i32) -> AsyncPlan {
 }
 
 fn submit(store: &Arc<dyn Store>, plan: AsyncPlan, values: &[&str]) -> (RequestId, IntakeOutcome) {
+    submit_as(store, ACCOUNT, plan, values)
+}
+
+fn submit_as(
+    store: &Arc<dyn Store>,
+    account: AccountId,
+    plan: AsyncPlan,
+    values: &[&str],
+) -> (RequestId, IntakeOutcome) {
     let request_id = RequestId::new_random();
-    let submission = Submission::new(request_id, ACCOUNT, plan, &call(values), t0()).unwrap();
+    let submission = Submission::new(request_id, account, plan, &call(values), t0()).unwrap();
     (
         request_id,
         store.enqueue(submission).blocking_wait().unwrap(),
@@ -189,12 +199,14 @@ fn submit(store: &Arc<dyn Store>, plan: AsyncPlan, values: &[&str]) -> (RequestI
 fn run_all(store: &Arc<dyn Store>, executor: &Arc<Recorder>, now: DateTime<Utc>) -> usize {
     let executor: Arc<dyn Executor> = executor.clone();
     let mut total = 0;
+    let mut rotation = Rotation::default();
     loop {
-        let ran = store.run_due(executor.clone(), now, 10).unwrap();
+        let (ran, next) = store.run_due(executor.clone(), now, 10, rotation).unwrap();
         if ran.is_empty() {
             return total;
         }
         total += ran.len();
+        rotation = next;
     }
 }
 
@@ -351,6 +363,116 @@ fn higher_lanes_run_first_then_arrival_order(backend: Backend) {
     assert_eq!(executor.ran(), vec!["high", "medium-1", "medium-2", "low"]);
 }
 
+/// A plan in `priority`'s lane.
+fn lane(priority: QueuePriority) -> AsyncPlan {
+    AsyncPlan { priority, ..plan() }
+}
+
+/// Queues one single-object call per `prefix-N`, N from 1 to `count`.
+fn flood(
+    store: &Arc<dyn Store>,
+    account: AccountId,
+    priority: QueuePriority,
+    prefix: &str,
+    count: usize,
+) {
+    for n in 1..=count {
+        submit_as(store, account, lane(priority), &[&format!("{prefix}-{n}")]);
+    }
+}
+
+fn lanes_share_the_worker_four_two_one(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    flood(&store, ACCOUNT, QueuePriority::Low, "low", 3);
+    flood(&store, ACCOUNT, QueuePriority::Medium, "medium", 6);
+    flood(&store, ACCOUNT, QueuePriority::High, "high", 10);
+
+    run_all(&store, &executor, t0());
+    let ran = executor.ran();
+    assert_eq!(
+        ran[..14],
+        [
+            "high-1", "medium-1", "high-2", "high-3", "medium-2", "high-4", "low-1", //
+            "high-5", "medium-3", "high-6", "high-7", "medium-4", "high-8", "low-2",
+        ]
+    );
+    // Once High has run dry, Medium and Low share 2 : 1.
+    assert_eq!(
+        ran[14..],
+        ["high-9", "medium-5", "high-10", "medium-6", "low-3"]
+    );
+}
+
+fn a_low_call_of_another_account_is_not_held_back_by_a_high_flood(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    let other = store.create_account("B").unwrap();
+    flood(&store, ACCOUNT, QueuePriority::Low, "a-low", 20);
+    flood(&store, ACCOUNT, QueuePriority::High, "a-high", 20);
+    submit_as(&store, other, lane(QueuePriority::Low), &["b-low"]);
+
+    assert_eq!(run_all(&store, &executor, t0()), 41);
+    let ran = executor.ran();
+    // With Medium empty, High and Low share 4 : 1, and the Low lane's
+    // turns go to A and B alternately.
+    assert_eq!(
+        ran[..15],
+        [
+            "a-high-1",
+            "a-high-2",
+            "a-high-3",
+            "a-high-4",
+            "a-low-1", //
+            "a-high-5",
+            "a-high-6",
+            "a-high-7",
+            "a-high-8",
+            "b-low", //
+            "a-high-9",
+            "a-high-10",
+            "a-high-11",
+            "a-high-12",
+            "a-low-2",
+        ]
+    );
+    let low_share = ran[..25]
+        .iter()
+        .filter(|value| value.contains("low"))
+        .count();
+    assert_eq!(low_share, 5, "{ran:?}");
+}
+
+fn accounts_take_turns_within_a_lane(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    let b = store.create_account("B").unwrap();
+    let c = store.create_account("C").unwrap();
+    flood(&store, ACCOUNT, QueuePriority::Medium, "a", 4);
+    flood(&store, b, QueuePriority::Medium, "b", 2);
+    flood(&store, c, QueuePriority::Medium, "c", 1);
+
+    run_all(&store, &executor, t0());
+    assert_eq!(
+        executor.ran(),
+        ["a-1", "b-1", "c-1", "a-2", "b-2", "a-3", "a-4"]
+    );
+}
+
+fn work_not_yet_due_does_not_block_an_accounts_turn(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    let b = store.create_account("B").unwrap();
+    let later = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::hours(1)),
+        ..plan()
+    };
+    submit(&store, later, &["a-later"]);
+    submit_as(&store, b, plan(), &["b-now"]);
+    submit(&store, plan(), &["a-now"]);
+
+    run_all(&store, &executor, t0());
+    assert_eq!(executor.ran(), ["a-now", "b-now"]);
+    run_all(&store, &executor, t0() + Duration::hours(1));
+    assert_eq!(executor.ran(), ["a-now", "b-now", "a-later"]);
+}
+
 fn scheduled_requests_wait_for_their_time(backend: Backend) {
     let (store, _dir, executor) = setup(backend);
     let later = AsyncPlan {
@@ -372,8 +494,13 @@ fn expired_requests_are_settled_without_running(backend: Backend) {
     let (request_id, _) = submit(&store, expiring, &["stale"]);
 
     let executor_dyn: Arc<dyn Executor> = executor.clone();
-    let ran = store
-        .run_due(executor_dyn, t0() + Duration::minutes(2), 10)
+    let (ran, _) = store
+        .run_due(
+            executor_dyn,
+            t0() + Duration::minutes(2),
+            10,
+            Rotation::default(),
+        )
         .unwrap();
     assert_eq!(ran.len(), 1);
     assert_eq!(ran[0].state, RequestState::Expired);
@@ -453,10 +580,12 @@ fn a_cancelled_request_never_runs_reports_once_and_is_gone_after(backend: Backen
 
     let canceller: Arc<dyn Executor> = Arc::new(Canceller { target: request_id });
     let first = store
-        .run_now(canceller.clone(), ACCOUNT, call(&["x"]))
+        .run_now(canceller.clone(), ACCOUNT, call(&["x"]), t0())
         .unwrap();
     assert_eq!(first[0].status_message, "Cancelled");
-    let second = store.run_now(canceller, ACCOUNT, call(&["x"])).unwrap();
+    let second = store
+        .run_now(canceller, ACCOUNT, call(&["x"]), t0())
+        .unwrap();
     assert_eq!(second[0].status_message, "NotFound");
 
     assert_eq!(run_all(&store, &executor, t0() + Duration::hours(2)), 0);
@@ -486,6 +615,124 @@ fn a_failed_write_is_undone_alone_and_the_writer_carries_on(backend: Backend) {
     let (_, outcome) = submit(&store, plan(), &["after"]);
     assert_eq!(outcome, IntakeOutcome::Queued);
     assert_eq!(run_all(&store, &executor, t0()), 1);
+}
+
+/// The default inter-part gap.
+fn gap() -> Duration {
+    Duration::minutes(5)
+}
+
+fn a_silent_conversation_times_out_and_its_parts_report_203(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    let (first, _) = submit(&store, part("quiet", 1, 3), &["one"]);
+    let (second, _) = submit(&store, part("quiet", 2, 3), &["two"]);
+
+    let at_the_gap = store.time_out_conversations(t0() + gap(), gap(), 10);
+    assert!(at_the_gap.unwrap().is_empty(), "silent for exactly the gap");
+    let after = t0() + gap() + Duration::seconds(1);
+    let moved = store.time_out_conversations(after, gap(), 10).unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].conversation_id, "quiet");
+    let again = store.time_out_conversations(after + Duration::hours(1), gap(), 10);
+    assert!(again.unwrap().is_empty(), "a second pass changes nothing");
+
+    for request_id in [first, second] {
+        assert_eq!(
+            result_codes(&store, request_id),
+            vec![("Error".into(), Some(203))]
+        );
+        assert_eq!(message_count(&store, request_id), 1);
+    }
+    let (_, late) = submit(&store, part("quiet", 3, 3), &["three"]);
+    assert_eq!(late, IntakeOutcome::Refused(AsyncErrorCode::Timeout));
+    assert_eq!(run_all(&store, &executor, after), 0);
+    assert!(
+        executor.ran().is_empty(),
+        "a timed-out conversation never runs"
+    );
+}
+
+fn only_conversations_still_collecting_parts_time_out(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    let later = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::hours(1)),
+        ..part("closed", 1, 1)
+    };
+    submit(&store, later, &["closed"]);
+
+    let much_later = t0() + Duration::days(1);
+    let moved = store.time_out_conversations(much_later, gap(), 10).unwrap();
+    assert!(moved.is_empty(), "{moved:?}");
+    assert_eq!(run_all(&store, &executor, much_later), 1);
+}
+
+fn purging_forgets_old_results_but_keeps_queued_work_and_conversation_ids(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    let (old, _) = submit(&store, part("old", 1, 1), &["old"]);
+    run_all(&store, &executor, t0());
+    let not_due = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::days(20)),
+        ..plan()
+    };
+    let (queued, _) = submit(&store, not_due, &["queued"]);
+
+    let retention = Duration::days(30);
+    let month_later = t0() + Duration::days(31);
+    // One result item, one result message, one finished request.
+    assert_eq!(store.purge_expired(month_later, retention, 100).unwrap(), 3);
+    assert_eq!(store.purge_expired(month_later, retention, 100).unwrap(), 0);
+    assert_eq!(message_count(&store, old), 0);
+    assert!(result_codes(&store, old).is_empty());
+
+    let (_, reused) = submit(&store, part("old", 1, 1), &["again"]);
+    assert_eq!(
+        reused,
+        IntakeOutcome::Refused(AsyncErrorCode::ConversationIdReused)
+    );
+    assert_eq!(run_all(&store, &executor, month_later), 1);
+    assert_eq!(message_count(&store, queued), 1);
+}
+
+fn purging_deletes_at_most_the_limit_per_batch(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    for n in 0..5 {
+        submit(&store, plan(), &[&format!("r{n}")]);
+    }
+    run_all(&store, &executor, t0());
+
+    // Five each of result items, result messages and requests.
+    let month_later = t0() + Duration::days(31);
+    let batches: Vec<usize> = (0..5)
+        .map(|_| {
+            store
+                .purge_expired(month_later, Duration::days(30), 4)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(batches, [4, 4, 4, 3, 0]);
+}
+
+fn a_part_arriving_after_the_gap_times_its_conversation_out_at_once(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    let (first, _) = submit(&store, part("late", 1, 2), &["one"]);
+
+    let late = t0() + gap() + Duration::seconds(1);
+    let submission = Submission::new(
+        RequestId::new_random(),
+        ACCOUNT,
+        part("late", 2, 2),
+        &call(&["two"]),
+        late,
+    )
+    .unwrap()
+    .with_conversation_timeout(gap());
+    let outcome = store.enqueue(submission).blocking_wait().unwrap();
+    assert_eq!(outcome, IntakeOutcome::Refused(AsyncErrorCode::Timeout));
+    assert_eq!(
+        result_codes(&store, first),
+        vec![("Error".into(), Some(203))]
+    );
+    assert_eq!(run_all(&store, &executor, late), 0);
 }
 
 /// Runs each named test once per backend, as `sqlite::name` and
@@ -520,4 +767,13 @@ on_every_backend!(
     concurrent_submissions_are_all_stored_once,
     a_cancelled_request_never_runs_reports_once_and_is_gone_after,
     a_failed_write_is_undone_alone_and_the_writer_carries_on,
+    lanes_share_the_worker_four_two_one,
+    a_low_call_of_another_account_is_not_held_back_by_a_high_flood,
+    accounts_take_turns_within_a_lane,
+    work_not_yet_due_does_not_block_an_accounts_turn,
+    a_silent_conversation_times_out_and_its_parts_report_203,
+    only_conversations_still_collecting_parts_time_out,
+    purging_forgets_old_results_but_keeps_queued_work_and_conversation_ids,
+    purging_deletes_at_most_the_limit_per_batch,
+    a_part_arriving_after_the_gap_times_its_conversation_out_at_once,
 );

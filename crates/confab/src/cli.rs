@@ -100,6 +100,28 @@ pub(crate) struct ServeArgs {
     /// that only takes calls in).
     #[arg(long, env = "CONFAB_NO_WORKER")]
     pub(crate) no_worker: bool,
+
+    /// How long, in seconds, a conversation may go without receiving a part
+    /// before it times out (203). Measured from the last part received.
+    #[arg(long, env = "CONFAB_CONVERSATION_TIMEOUT_SECS", default_value_t = 300)]
+    pub(crate) conversation_timeout_secs: u64,
+
+    /// How many days results (ResultMessage, ResultItem) and the stored
+    /// calls of finished requests are kept before they are purged.
+    #[arg(long, env = "CONFAB_RETENTION_DAYS", default_value_t = 30)]
+    pub(crate) retention_days: u64,
+
+    /// How often, in seconds, housekeeping (conversation time-outs,
+    /// retention) runs.
+    #[arg(long, env = "CONFAB_HOUSEKEEPING_INTERVAL_SECS", default_value_t = 5)]
+    pub(crate) housekeeping_interval_secs: u64,
+
+    /// FOR TESTS ONLY, never in production: run on a clock that
+    /// `POST /_confab/clock` moves ahead, so that tests can make scheduled
+    /// work fall due, conversations time out, results age and tokens expire
+    /// without waiting.
+    #[arg(long, env = "CONFAB_TEST_CLOCK")]
+    pub(crate) test_clock: bool,
 }
 
 /// `confab clients …`.

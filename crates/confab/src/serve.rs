@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use confab_api::{ApiSettings, AppState, ServerLimits};
 use confab_core::intake::IntakePolicy;
-use confab_engine::{Engine, EngineSettings, SystemClock};
+use confab_engine::{Clock, Engine, EngineSettings, HousekeepingSettings, SystemClock, TestClock};
 use confab_store::Store;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::cli::ServeArgs;
 use crate::{Database, open_store};
@@ -44,15 +44,32 @@ async fn serve(
             plain_http_hosts: args.plain_http_hosts.clone(),
         },
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
+        housekeeping: housekeeping_settings(&args),
         ..EngineSettings::default()
     };
-    let engine = Engine::new(store, settings, Arc::new(SystemClock));
+    let test_clock = args.test_clock.then(|| Arc::new(TestClock::default()));
+    let clock: Arc<dyn Clock> = match &test_clock {
+        Some(test_clock) => {
+            warn!(
+                "THE TEST CLOCK IS ON: anyone who can reach POST /_confab/clock can move this \
+                 server's time ahead, expiring tokens and purging results. Never use \
+                 --test-clock in production."
+            );
+            test_clock.clone()
+        }
+        None => Arc::new(SystemClock),
+    };
+    let engine = Engine::new(store, settings, clock);
     // Without a worker the node still accepts and queues calls: the API's
     // own behaviour during maintenance, and a way to measure intake alone.
+    // Housekeeping pauses with it: nothing times out or is purged while no
+    // work runs.
     let worker = (!args.no_worker).then(|| engine.start_worker());
+    let housekeeping = (!args.no_worker).then(|| engine.start_housekeeping());
 
     let api = ApiSettings {
         public_url: args.public_url.clone(),
+        test_clock,
     };
     let app = confab_api::router(AppState::new(engine, signing_key, api));
     let listener = tokio::net::TcpListener::from_std(listener)
@@ -66,12 +83,26 @@ async fn serve(
         max_connections: args.max_connections,
     };
     confab_api::serve(listener, app, limits, shutdown_signal()).await;
-    info!("stopping the worker");
+    info!("stopping the worker and housekeeping");
     if let Some(worker) = worker {
         worker.stop().await;
     }
+    if let Some(housekeeping) = housekeeping {
+        housekeeping.stop().await;
+    }
     info!("confab stopped");
     Ok(())
+}
+
+/// Housekeeping as the command line sets it.
+fn housekeeping_settings(args: &ServeArgs) -> HousekeepingSettings {
+    const DAY_SECS: u64 = 24 * 3600;
+    HousekeepingSettings {
+        interval: Duration::from_secs(args.housekeeping_interval_secs.max(1)),
+        conversation_timeout: Duration::from_secs(args.conversation_timeout_secs),
+        retention: Duration::from_secs(args.retention_days.saturating_mul(DAY_SECS)),
+        ..HousekeepingSettings::default()
+    }
 }
 
 /// On the first start, creates the first account and API client and prints

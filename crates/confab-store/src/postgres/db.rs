@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use confab_core::call::ObjectCall;
 use confab_core::conversation::ConversationState;
 use confab_core::data_extension::{DataExtension, RowValues};
+use confab_core::options::QueuePriority;
 use confab_core::subscriber::StoredSubscriber;
 use confab_core::{AccountId, RequestId};
 use postgres::types::ToSql;
@@ -445,8 +446,9 @@ impl QueueTx for PgDb<'_, '_> {
         // conversation (a part arrives, runs, or is cancelled) happens to it
         // on one node at a time.
         let row = self.query_opt(
-            "SELECT state, calls_in_conversation, next_sequence, error_code, received_count \
-             FROM conversations WHERE account_id = $1 AND conversation_id = $2 FOR UPDATE",
+            "SELECT state, calls_in_conversation, next_sequence, error_code, received_count, \
+             last_part_at FROM conversations \
+             WHERE account_id = $1 AND conversation_id = $2 FOR UPDATE",
             &[&account.0, &conversation_id],
         )?;
         row.map(|row| {
@@ -457,6 +459,7 @@ impl QueueTx for PgDb<'_, '_> {
                 next_sequence: row.try_get(2)?,
                 error_code: row.try_get(3)?,
                 received_count: row.try_get(4)?,
+                last_part_at: instant(row.try_get(5)?),
             })
         })
         .transpose()
@@ -572,7 +575,7 @@ impl QueueTx for PgDb<'_, '_> {
                 &request.expires_at.map(millis),
                 &request.state.as_str(),
                 &new.payload,
-                &millis(Utc::now()),
+                &millis(new.received_at),
             ],
         )?;
         Ok(())
@@ -627,15 +630,39 @@ impl QueueTx for PgDb<'_, '_> {
         Ok(())
     }
 
-    fn next_due(&mut self, now: DateTime<Utc>) -> Result<Option<QueuedRequest>, StoreError> {
+    fn next_lane_account(
+        &mut self,
+        lane: QueuePriority,
+        after: Option<AccountId>,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let after = after.map_or(i64::MIN, |account| account.0);
+        let row = self.query_opt(
+            "SELECT MIN(account_id) FROM requests \
+             WHERE state = 'Ready' AND priority = $1 AND account_id > $2",
+            &[&lane.rank(), &after],
+        )?;
+        let account: Option<i64> = match row {
+            Some(row) => row.try_get(0)?,
+            None => None,
+        };
+        Ok(account.map(AccountId))
+    }
+
+    fn first_due_in_lane(
+        &mut self,
+        lane: QueuePriority,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<QueuedRequest>, StoreError> {
         // SKIP LOCKED: a request another node is running is not waited
         // for; the row lock is the claim, and it ends with that node's
         // transaction, committed or not.
         let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM requests WHERE state = 'Ready' AND run_after <= $1 \
-             ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE state = 'Ready' AND priority = $1 \
+             AND account_id = $2 AND run_after <= $3 ORDER BY run_after, id LIMIT 1 \
+             FOR UPDATE SKIP LOCKED"
         );
-        let row = self.query_opt(&sql, &[&millis(now)])?;
+        let row = self.query_opt(&sql, &[&lane.rank(), &account.0, &millis(now)])?;
         row.as_ref().map(request_from_row).transpose()
     }
 

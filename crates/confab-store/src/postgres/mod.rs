@@ -10,13 +10,14 @@
 
 mod accounts;
 mod db;
+mod housekeeping;
 mod writer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use confab_core::AccountId;
 use confab_core::call::ObjectCall;
 use confab_core::result::ObjectResult;
@@ -27,7 +28,7 @@ use crate::columns::millis;
 use crate::error::StoreError;
 use crate::model::{IntakeOutcome, NewClient, Pending, RanRequest, RetrieveCursor, Submission};
 use crate::tx::{Executor, ReadTx};
-use crate::{Store, intake, work};
+use crate::{ConversationKey, Rotation, Store, intake, retention, timeout, work};
 use db::{PgDb, StatementCache};
 use writer::{NEW_WORK_CHANNEL, Writer};
 
@@ -244,10 +245,12 @@ impl Store for PostgresStore {
         executor: Arc<dyn Executor>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<RanRequest>, StoreError> {
-        self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
-            run_due_in(db, executor.as_ref(), now, limit)
-        })
+        mut rotation: Rotation,
+    ) -> Result<(Vec<RanRequest>, Rotation), StoreError> {
+        let ran = self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
+            run_due_in(db, executor.as_ref(), &mut rotation, now, limit)
+        })?;
+        Ok((ran, rotation))
     }
 
     fn run_now(
@@ -255,9 +258,10 @@ impl Store for PostgresStore {
         executor: Arc<dyn Executor>,
         account: AccountId,
         call: ObjectCall,
+        now: DateTime<Utc>,
     ) -> Result<Vec<ObjectResult>, StoreError> {
         self.writer
-            .submit_blocking(move |db| executor.execute(db, account, &call, Utc::now()))
+            .submit_blocking(move |db| executor.execute(db, account, &call, now))
     }
 
     fn read(
@@ -287,6 +291,34 @@ impl Store for PostgresStore {
         })
     }
 
+    fn time_out_conversations(
+        &self,
+        now: DateTime<Utc>,
+        gap: TimeDelta,
+        limit: usize,
+    ) -> Result<Vec<ConversationKey>, StoreError> {
+        self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
+            if !housekeeping::try_lock(db)? {
+                return Ok(Vec::new());
+            }
+            timeout::time_out_stale_conversations(db, now, gap, limit)
+        })
+    }
+
+    fn purge_expired(
+        &self,
+        now: DateTime<Utc>,
+        retention: TimeDelta,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
+            if !housekeeping::try_lock(db)? {
+                return Ok(0);
+            }
+            retention::purge_batch(db, now, retention, limit)
+        })
+    }
+
     fn watch_new_work(&self, wake: Arc<dyn Fn() + Send + Sync>) {
         let (config, stopped) = (self.config.clone(), self.stopped.clone());
         let spawned = std::thread::Builder::new()
@@ -304,6 +336,7 @@ impl Store for PostgresStore {
 fn run_due_in(
     db: &mut PgDb<'_, '_>,
     executor: &dyn Executor,
+    rotation: &mut Rotation,
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<RanRequest>, StoreError> {
@@ -316,6 +349,7 @@ fn run_due_in(
                 cache: db.cache,
             },
             executor,
+            rotation,
             now,
         );
         match next {

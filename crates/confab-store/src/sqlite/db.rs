@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use confab_core::call::ObjectCall;
 use confab_core::conversation::ConversationState;
 use confab_core::data_extension::{DataExtension, RowValues};
+use confab_core::options::QueuePriority;
 use confab_core::subscriber::StoredSubscriber;
 use confab_core::{AccountId, RequestId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -38,6 +39,16 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
                 || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
 }
+
+/// The next account with ready work in a lane: one step along the
+/// `requests_lane` index.
+pub(crate) const NEXT_LANE_ACCOUNT: &str = "SELECT MIN(account_id) FROM requests \
+     WHERE state = 'Ready' AND priority = ?1 AND account_id > ?2";
+
+/// The filter and order of an account's first due request in a lane, read
+/// from the front of its range of the `requests_lane` index.
+pub(crate) const FIRST_DUE_IN_LANE: &str = "WHERE state = 'Ready' AND priority = ?1 \
+     AND account_id = ?2 AND run_after <= ?3 ORDER BY run_after, id LIMIT 1";
 
 /// Reads a request row selected with [`REQUEST_COLUMNS`].
 fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Result<QueuedRequest, StoreError>> {
@@ -444,8 +455,8 @@ impl QueueTx for Db<'_> {
         conversation_id: &str,
     ) -> Result<Option<ConversationRecord>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT state, calls_in_conversation, next_sequence, error_code, received_count \
-             FROM conversations \
+            "SELECT state, calls_in_conversation, next_sequence, error_code, received_count, \
+             last_part_at FROM conversations \
              WHERE account_id = ?1 AND conversation_id = ?2",
         )?;
         let record = statement
@@ -457,6 +468,7 @@ impl QueueTx for Db<'_> {
                     next_sequence: row.get(2)?,
                     error_code: row.get(3)?,
                     received_count: row.get(4)?,
+                    last_part_at: instant(row.get(5)?),
                 })
             })
             .optional()?;
@@ -577,7 +589,7 @@ impl QueueTx for Db<'_> {
                 request.expires_at.map(millis),
                 request.state.as_str(),
                 payload,
-                millis(Utc::now()),
+                millis(new.received_at),
             ])?;
         Ok(())
     }
@@ -632,14 +644,32 @@ impl QueueTx for Db<'_> {
         Ok(())
     }
 
-    fn next_due(&mut self, now: DateTime<Utc>) -> Result<Option<QueuedRequest>, StoreError> {
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM requests WHERE state = 'Ready' AND run_after <= ?1 \
-             ORDER BY priority DESC, id LIMIT 1"
-        );
+    fn next_lane_account(
+        &mut self,
+        lane: QueuePriority,
+        after: Option<AccountId>,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let after = after.map_or(i64::MIN, |account| account.0);
+        let account: Option<i64> = self
+            .conn
+            .prepare_cached(NEXT_LANE_ACCOUNT)?
+            .query_row(params![lane.rank(), after], |row| row.get(0))?;
+        Ok(account.map(AccountId))
+    }
+
+    fn first_due_in_lane(
+        &mut self,
+        lane: QueuePriority,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<QueuedRequest>, StoreError> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests {FIRST_DUE_IN_LANE}");
         let mut statement = self.conn.prepare_cached(&sql)?;
         let found = statement
-            .query_row(params![millis(now)], request_from_row)
+            .query_row(
+                params![lane.rank(), account.0, millis(now)],
+                request_from_row,
+            )
             .optional()?;
         found.transpose()
     }

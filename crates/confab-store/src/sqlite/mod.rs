@@ -8,12 +8,15 @@ mod accounts;
 mod checkpoint;
 pub use crate::credentials::FIRST_ACCOUNT_ID;
 mod db;
+mod housekeeping;
+#[cfg(test)]
+mod query_plans;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use confab_core::AccountId;
 use confab_core::call::ObjectCall;
 use confab_core::result::ObjectResult;
@@ -23,7 +26,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::StoreError;
 use crate::model::{IntakeOutcome, NewClient, Pending, RanRequest, RetrieveCursor, Submission};
 use crate::tx::{Executor, ReadTx};
-use crate::{Store, intake, work};
+use crate::{ConversationKey, Rotation, Store, intake, retention, timeout, work};
 use db::{Db, in_savepoint, millis};
 use writer::Writer;
 
@@ -169,7 +172,8 @@ impl Store for SqliteStore {
         executor: Arc<dyn Executor>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<RanRequest>, StoreError> {
+        mut rotation: Rotation,
+    ) -> Result<(Vec<RanRequest>, Rotation), StoreError> {
         self.writer.submit_blocking(move |db| {
             let mut ran = Vec::new();
             while ran.len() < limit {
@@ -177,7 +181,7 @@ impl Store for SqliteStore {
                 // leaves the ones before it committed.
                 let conn = db.conn;
                 let next = in_savepoint(conn, || {
-                    work::run_next(&mut Db { conn }, executor.as_ref(), now)
+                    work::run_next(&mut Db { conn }, executor.as_ref(), &mut rotation, now)
                 });
                 match next {
                     Ok(Some(request)) => ran.push(request),
@@ -190,7 +194,7 @@ impl Store for SqliteStore {
                     }
                 }
             }
-            Ok(ran)
+            Ok((ran, rotation))
         })
     }
 
@@ -199,9 +203,10 @@ impl Store for SqliteStore {
         executor: Arc<dyn Executor>,
         account: AccountId,
         call: ObjectCall,
+        now: DateTime<Utc>,
     ) -> Result<Vec<ObjectResult>, StoreError> {
         self.writer
-            .submit_blocking(move |db| executor.execute(db, account, &call, Utc::now()))
+            .submit_blocking(move |db| executor.execute(db, account, &call, now))
     }
 
     fn read(
@@ -233,5 +238,25 @@ impl Store for SqliteStore {
                 ])?;
             Ok(())
         })
+    }
+
+    fn time_out_conversations(
+        &self,
+        now: DateTime<Utc>,
+        gap: TimeDelta,
+        limit: usize,
+    ) -> Result<Vec<ConversationKey>, StoreError> {
+        self.writer
+            .submit_blocking(move |db| timeout::time_out_stale_conversations(db, now, gap, limit))
+    }
+
+    fn purge_expired(
+        &self,
+        now: DateTime<Utc>,
+        retention: TimeDelta,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        self.writer
+            .submit_blocking(move |db| retention::purge_batch(db, now, retention, limit))
     }
 }

@@ -46,11 +46,18 @@ CREATE TABLE IF NOT EXISTS requests (
     finished_at INTEGER
 );
 
-CREATE INDEX IF NOT EXISTS requests_due
-    ON requests (priority DESC, id) WHERE state = 'Ready';
+-- Runnable work by lane and account, for the round robin of fairness.rs.
+-- (It replaced requests_due, which ordered by lane and arrival only.)
+DROP INDEX IF EXISTS requests_due;
+CREATE INDEX IF NOT EXISTS requests_lane
+    ON requests (priority, account_id, run_after) WHERE state = 'Ready';
 CREATE INDEX IF NOT EXISTS requests_conversation
     ON requests (account_id, conversation_id, sequence_code)
     WHERE conversation_id IS NOT NULL;
+
+-- Finished requests by age, for retention.rs.
+CREATE INDEX IF NOT EXISTS requests_finished
+    ON requests (finished_at) WHERE finished_at IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS conversations (
     account_id INTEGER NOT NULL,
@@ -66,6 +73,10 @@ CREATE TABLE IF NOT EXISTS conversations (
     PRIMARY KEY (account_id, conversation_id)
 );
 
+-- Conversations still collecting parts, by their last part, for timeout.rs.
+CREATE INDEX IF NOT EXISTS conversations_open
+    ON conversations (last_part_at) WHERE state = 'Open';
+
 CREATE TABLE IF NOT EXISTS result_messages (
     id INTEGER PRIMARY KEY,
     account_id INTEGER NOT NULL,
@@ -79,6 +90,8 @@ CREATE INDEX IF NOT EXISTS result_messages_request
     ON result_messages (account_id, request_id);
 CREATE INDEX IF NOT EXISTS result_messages_conversation
     ON result_messages (account_id, conversation_id COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS result_messages_created
+    ON result_messages (created_at);
 
 CREATE TABLE IF NOT EXISTS result_items (
     id INTEGER PRIMARY KEY,
@@ -93,6 +106,8 @@ CREATE INDEX IF NOT EXISTS result_items_request
     ON result_items (account_id, request_id);
 CREATE INDEX IF NOT EXISTS result_items_conversation
     ON result_items (account_id, conversation_id COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS result_items_created
+    ON result_items (created_at);
 
 CREATE TABLE IF NOT EXISTS data_extensions (
     id INTEGER PRIMARY KEY,
@@ -130,3 +145,6 @@ CREATE TABLE IF NOT EXISTS retrieve_cursors (
     after_id INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );
+
+CREATE INDEX IF NOT EXISTS retrieve_cursors_created
+    ON retrieve_cursors (created_at);

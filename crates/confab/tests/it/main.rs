@@ -7,12 +7,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod cancellation;
+mod clock;
 mod conversations;
 mod durability;
 mod error_codes;
+mod fairness;
 mod isolation;
 mod objects;
 mod results;
+mod retention;
 mod scheduling;
 mod soap_front;
 mod support;
+mod timeouts;

@@ -1,8 +1,11 @@
 //! When queued work runs: not before its `ScheduledTime`, `High` priority
 //! before `Low` once both are due, and not at all once its
 //! `RequestExpirationTime` has passed.
+//!
+//! The tests named for minutes run the server on its test clock and move it
+//! ahead instead of waiting.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, SecondsFormat, Utc};
 
 use crate::support::{Client, Field, Server, WAIT, asynchronous, row, wait_until};
 
@@ -12,7 +15,16 @@ const JOURNAL: &str = "Journal";
 
 /// A server and a client whose account has the `Journal` data extension.
 async fn setup() -> (Server, Client) {
-    let server = Server::start();
+    setup_on(Server::start()).await
+}
+
+/// [`setup`] on a server whose clock the test moves.
+async fn setup_with_clock() -> (Server, Client) {
+    setup_on(Server::start_with_test_clock(&[])).await
+}
+
+/// Gives the first account of `server` the `Journal` data extension.
+async fn setup_on(server: Server) -> (Server, Client) {
     let client = server.client().await;
     client
         .create_data_extension(JOURNAL, &[Field::text("Tag")])
@@ -132,4 +144,134 @@ async fn a_call_still_queued_after_its_expiration_time_is_dropped_unrun() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].field("StatusCode"), "Error");
     assert!(tags(&client).await.is_empty());
+}
+
+/// The server's now plus `minutes`, to the millisecond.
+async fn minutes_ahead(server: &Server, minutes: i64) -> DateTime<Utc> {
+    let at = server.now().await + Duration::minutes(minutes);
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap()
+}
+
+/// Moves the server's clock to `margin` before `at` (if it is not there yet).
+async fn advance_to(server: &Server, at: DateTime<Utc>, margin: Duration) {
+    let seconds = (at - margin - server.now().await).num_seconds().max(0);
+    server.advance_clock(seconds).await;
+}
+
+/// Proof that the worker has run at the clock's current time: a call queued
+/// now, in the same lane and account as the calls under test, has run. Any of
+/// those calls that was due has run before it, since a lane runs an
+/// account's calls in the order they fell due.
+async fn witness(client: &Client, tag: &str) {
+    let request_id = client
+        .send_queued("Create", &asynchronous(), &journal_row(tag))
+        .await;
+    client
+        .wait_for_result_messages("RequestID", &request_id, 1)
+        .await;
+}
+
+/// How far before a due time the tests look for calls that ran too early.
+/// Generous, because the test clock keeps running while the test works.
+fn margin() -> Duration {
+    Duration::seconds(60)
+}
+
+#[tokio::test]
+async fn a_call_scheduled_ten_minutes_ahead_runs_once_the_clock_gets_there() {
+    let (server, client) = setup_with_clock().await;
+    let due = minutes_ahead(&server, 10).await;
+    let scheduled = client
+        .send_queued(
+            "Create",
+            &asynchronous().scheduled(due),
+            &journal_row("later"),
+        )
+        .await;
+
+    advance_to(&server, due, margin()).await;
+    witness(&client, "witness").await;
+    assert!(
+        client
+            .result_messages("RequestID", &scheduled)
+            .await
+            .is_empty()
+    );
+    assert_eq!(tags(&client).await, ["witness"]);
+
+    server.advance_clock(2 * margin().num_seconds()).await;
+    let messages = client
+        .wait_for_result_messages("RequestID", &scheduled, 1)
+        .await;
+    assert_eq!(messages[0].field("StatusCode"), "OK");
+    let ran_at: DateTime<Utc> = messages[0].field("CreatedDate").parse().unwrap();
+    assert!(ran_at >= due, "ran at {ran_at}, due at {due}");
+    assert_eq!(tags(&client).await, ["witness", "later"]);
+}
+
+#[tokio::test]
+async fn scheduled_times_with_z_an_offset_or_none_fall_due_at_the_instant_they_name() {
+    let (server, client) = setup_with_clock().await;
+    let due = minutes_ahead(&server, 10).await;
+    let plus_two = FixedOffset::east_opt(2 * 3600).unwrap();
+    // Without an offset, a time is read as US Central Standard Time, UTC-6.
+    let bare = (due - Duration::hours(6))
+        .naive_utc()
+        .format("%Y-%m-%dT%H:%M:%S%.3f");
+    let forms = [
+        ("zulu", due.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        (
+            "plus-two",
+            due.with_timezone(&plus_two)
+                .to_rfc3339_opts(SecondsFormat::Millis, false),
+        ),
+        ("bare", bare.to_string()),
+    ];
+    let mut request_ids = Vec::new();
+    for (tag, at) in &forms {
+        let options = asynchronous().with("ScheduledTime", at);
+        request_ids.push(
+            client
+                .send_queued("Create", &options, &journal_row(tag))
+                .await,
+        );
+    }
+
+    advance_to(&server, due, margin()).await;
+    witness(&client, "witness").await;
+    assert_eq!(tags(&client).await, ["witness"], "none is due before {due}");
+
+    server.advance_clock(2 * margin().num_seconds()).await;
+    for request_id in &request_ids {
+        client
+            .wait_for_result_messages("RequestID", request_id, 1)
+            .await;
+    }
+    let mut ran = tags(&client).await;
+    ran.sort();
+    assert_eq!(ran, ["bare", "plus-two", "witness", "zulu"]);
+}
+
+#[tokio::test]
+async fn a_call_whose_expiry_passes_before_the_worker_reaches_it_is_reported_expired() {
+    let (server, client) = setup_with_clock().await;
+    let due = minutes_ahead(&server, 10).await;
+    let options = asynchronous()
+        .scheduled(due)
+        .expires(due + Duration::minutes(1));
+    let request_id = client
+        .send_queued("Create", &options, &journal_row("stale"))
+        .await;
+
+    // One jump takes the clock past both the due time and the expiry.
+    server.advance_clock(12 * 60).await;
+    let messages = client
+        .wait_for_result_messages("RequestID", &request_id, 1)
+        .await;
+    assert_eq!(messages[0].field("StatusCode"), "Error");
+    assert!(messages[0].field("StatusMessage").starts_with("Expired"));
+    let items = client.result_items("RequestID", &request_id).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].field("StatusCode"), "Error");
+    assert!(tags(&client).await.is_empty(), "its row is never written");
 }

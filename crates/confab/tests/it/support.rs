@@ -97,6 +97,15 @@ impl Server {
         server
     }
 
+    /// Starts a server on a fresh data directory whose clock the test moves
+    /// with [`Server::advance_clock`] (`--test-clock`), plus extra `serve`
+    /// arguments.
+    pub fn start_with_test_clock(extra_args: &[&str]) -> Self {
+        let mut args = vec!["--test-clock"];
+        args.extend_from_slice(extra_args);
+        Self::start_with(&args)
+    }
+
     /// Starts `confab serve` and waits until it names its address.
     fn spawn(&mut self) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_confab"));
@@ -206,6 +215,28 @@ impl Server {
             base_url: self.base_url(),
             auth: Auth::Fueloauth(token),
         }
+    }
+
+    /// Moves the server's test clock `seconds` ahead and returns its new
+    /// now. The server answers once it has run one housekeeping pass at the
+    /// new time (time-outs, purges) and woken its worker. Access tokens
+    /// expire by this clock: after a jump of more than 18 minutes, get a new
+    /// client.
+    pub async fn advance_clock(&self, seconds: i64) -> DateTime<Utc> {
+        let response = http_client()
+            .post(format!("{}/_confab/clock", self.base_url()))
+            .json(&serde_json::json!({ "advance_seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "the test clock is off");
+        let answer: Value = response.json().await.unwrap();
+        answer["now"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// The server's now, by its test clock.
+    pub async fn now(&self) -> DateTime<Utc> {
+        self.advance_clock(0).await
     }
 
     /// The last lines the server logged.

@@ -82,26 +82,21 @@ impl PgDb<'_, '_> {
         Ok(self.tx.execute(&statement, params)?)
     }
 
-    /// Runs an insert, mapping a unique violation to `Conflict` naming
-    /// `what`, and returns the first column of the row it returned.
+    /// Runs an `INSERT … ON CONFLICT DO NOTHING RETURNING id` and returns
+    /// the id, or `Conflict` naming `what` when a unique key was taken. The
+    /// conflict is never an error inside PostgreSQL, which would abort the
+    /// whole transaction and every other object of the call with it.
     fn insert_returning_id(
         &mut self,
         sql: &str,
         params: &Params<'_>,
         what: impl FnOnce() -> String,
     ) -> Result<i64, StoreError> {
-        let statement = self.statement(sql)?;
-        match self.tx.query_one(&statement, params) {
-            Ok(row) => Ok(row.try_get(0)?),
-            Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(what())),
-            Err(error) => Err(error.into()),
+        match self.query_opt(sql, params)? {
+            Some(row) => Ok(row.try_get(0)?),
+            None => Err(StoreError::Conflict(what())),
         }
     }
-}
-
-/// Whether a PostgreSQL error is a unique-constraint violation.
-fn is_unique_violation(error: &postgres::Error) -> bool {
-    error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
 /// Reads a request row selected with [`REQUEST_COLUMNS`].
@@ -305,7 +300,7 @@ impl ObjectTx for PgDb<'_, '_> {
         let id = self.insert_returning_id(
             "INSERT INTO data_extensions \
              (account_id, customer_key, name, object_id, definition, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
             &[&account.0, &key, &name, &object_id, &json, &millis(now)],
             || format!("data extension {key}"),
         )?;
@@ -363,7 +358,7 @@ impl ObjectTx for PgDb<'_, '_> {
         let data = serde_json::to_string(values)?;
         self.insert_returning_id(
             "INSERT INTO data_extension_rows (data_extension_id, row_key, data) \
-             VALUES ($1, $2, $3) RETURNING id",
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING id",
             &[&data_extension_id, &row_key, &data],
             || "a row with this primary key".to_owned(),
         )
@@ -406,7 +401,7 @@ impl ObjectTx for PgDb<'_, '_> {
         let key = &subscriber.subscriber_key;
         self.insert_returning_id(
             "INSERT INTO subscribers (account_id, subscriber_key, record, created_at, \
-             modified_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+             modified_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING RETURNING id",
             &[&account.0, key, &record, &millis(now)],
             || format!("subscriber {key}"),
         )

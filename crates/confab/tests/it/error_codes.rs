@@ -131,13 +131,10 @@ async fn a_conversation_with_a_lost_part_gets_201_when_it_closes() {
     queue(&client, &part(&conversation, 1, 3)).await;
     queue(&client, &part(&conversation, 2, 3)).await;
 
-    let deleted = server
-        .database()
-        .execute(
-            "DELETE FROM requests WHERE conversation_id = ?1 AND sequence_code = 2",
-            [&conversation],
-        )
-        .unwrap();
+    let deleted = server.sql_execute(
+        "DELETE FROM requests WHERE conversation_id = $1 AND sequence_code = 2",
+        &[&conversation],
+    );
     assert_eq!(deleted, 1);
 
     assert_eq!(refusal(&client, &part(&conversation, 3, 3)).await, 201);
@@ -149,13 +146,10 @@ async fn a_conversation_in_an_unknown_state_gets_212() {
     let conversation = unique("c");
     queue(&client, &part(&conversation, 1, 2)).await;
 
-    let updated = server
-        .database()
-        .execute(
-            "UPDATE conversations SET state = 'Bewildered' WHERE conversation_id = ?1",
-            [&conversation],
-        )
-        .unwrap();
+    let updated = server.sql_execute(
+        "UPDATE conversations SET state = 'Bewildered' WHERE conversation_id = $1",
+        &[&conversation],
+    );
     assert_eq!(updated, 1);
 
     assert_eq!(refusal(&client, &part(&conversation, 2, 2)).await, 212);

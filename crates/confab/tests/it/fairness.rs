@@ -39,17 +39,7 @@ async fn one_accounts_flood_does_not_hold_back_another_accounts_call() {
         .wait_for_result_messages("RequestID", &single, 1)
         .await;
 
-    let order: Vec<i64> = {
-        let database = server.database();
-        let mut statement = database
-            .prepare("SELECT account_id FROM result_messages ORDER BY id")
-            .unwrap();
-        statement
-            .query_map([], |found| found.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let order = server.sql_integers("SELECT account_id FROM result_messages ORDER BY id", &[]);
     let position = order
         .iter()
         .position(|account| *account == other_account)

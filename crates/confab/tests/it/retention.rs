@@ -28,14 +28,10 @@ async fn run(client: &Client, options: &crate::support::Options) -> String {
 
 /// How many `requests` rows the server still holds for `request_id`.
 fn stored_requests(server: &Server, request_id: &str) -> i64 {
-    server
-        .database()
-        .query_row(
-            "SELECT COUNT(*) FROM requests WHERE request_id = ?1",
-            [request_id],
-            |found| found.get(0),
-        )
-        .unwrap()
+    server.sql_integers(
+        "SELECT COUNT(*) FROM requests WHERE request_id = $1",
+        &[request_id],
+    )[0]
 }
 
 #[tokio::test]

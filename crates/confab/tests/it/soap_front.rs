@@ -176,14 +176,7 @@ async fn a_garbage_token_gets_the_security_fault() {
 /// in the store; the test signs one itself because waiting out a real
 /// token's 18 minutes is not an option.
 fn expired_token(server: &Server) -> String {
-    let key: Vec<u8> = server
-        .database()
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'signing_key'",
-            [],
-            |found| found.get(0),
-        )
-        .unwrap();
+    let key = server.sql_bytes("SELECT value FROM meta WHERE key = 'signing_key'");
     let expires = chrono::Utc::now().timestamp() - 3_600;
     let account = server.credentials.account_id;
     let nonce = uuid::Uuid::new_v4().simple();

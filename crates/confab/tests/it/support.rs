@@ -1,5 +1,5 @@
 //! What every test needs: the real `confab` binary started on a temporary
-//! data directory, a SOAP client that speaks to it over loopback HTTP,
+//! database, a SOAP client that speaks to it over loopback HTTP,
 //! builders for the request bodies, readers for the responses, and polling
 //! helpers for the work that runs in the background.
 //!
@@ -11,10 +11,15 @@
 //!
 //! Nothing here sleeps longer than one poll: whatever runs in the
 //! background is waited for with [`wait_until`].
+//!
+//! The database is SQLite in a temporary directory unless
+//! `CONFAB_IT_DATABASE=postgres`: then each server gets a schema of its own
+//! in the PostgreSQL at `CONFAB_TEST_DATABASE_URL` (by default the local
+//! server's `test` database), dropped when the server is.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -59,10 +64,69 @@ pub struct ClientCredentials {
     pub account_id: i64,
 }
 
-/// A running `confab serve` on its own temporary data directory. The
-/// process is killed (SIGKILL) when the value is dropped.
+/// Where a test server keeps its data.
+enum TestDatabase {
+    /// The embedded default, in the server's data directory.
+    Sqlite,
+    /// A schema of its own in a PostgreSQL database.
+    Postgres { server: String, schema: String },
+}
+
+impl TestDatabase {
+    /// A fresh database of the kind `CONFAB_IT_DATABASE` names.
+    fn new() -> Self {
+        if std::env::var("CONFAB_IT_DATABASE").as_deref() != Ok("postgres") {
+            return Self::Sqlite;
+        }
+        let server = std::env::var("CONFAB_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let schema = format!("confab_it_{}", uuid::Uuid::new_v4().simple());
+        let create = format!("CREATE SCHEMA {schema}");
+        off_runtime(|| {
+            let mut client = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+            client.batch_execute(&create).unwrap();
+        });
+        Self::Postgres { server, schema }
+    }
+
+    /// The `--database-url` the server is given, if any.
+    fn url(&self) -> Option<String> {
+        let Self::Postgres { server, schema } = self else {
+            return None;
+        };
+        let separator = if server.contains('?') { '&' } else { '?' };
+        Some(format!(
+            "{server}{separator}options=-csearch_path%3D{schema}"
+        ))
+    }
+
+    /// Adds the database flags to a `confab` command.
+    fn configure(&self, data_dir: &Path, command: &mut Command) {
+        command.arg("--data-dir").arg(data_dir);
+        if let Some(url) = self.url() {
+            command.arg("--database-url").arg(url);
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::Postgres { server, schema } = self {
+            let drop = format!("DROP SCHEMA {schema} CASCADE");
+            off_runtime(|| {
+                if let Ok(mut client) = postgres::Client::connect(server, postgres::NoTls) {
+                    let _ = client.batch_execute(&drop);
+                }
+            });
+        }
+    }
+}
+
+/// A running `confab serve` on its own temporary database. The process is
+/// killed (SIGKILL) when the value is dropped.
 pub struct Server {
     data_dir: TempDir,
+    database: TestDatabase,
     extra_args: Vec<String>,
     child: Option<Child>,
     address: String,
@@ -84,9 +148,12 @@ impl Server {
             .prefix("confab-it-")
             .tempdir()
             .unwrap();
-        let credentials = parse_client(&run_cli(data_dir.path(), &["clients", "create"]));
+        let database = TestDatabase::new();
+        let credentials =
+            parse_client(&run_cli(&database, data_dir.path(), &["clients", "create"]));
         let mut server = Self {
             data_dir,
+            database,
             extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
             address: String::new(),
@@ -109,9 +176,8 @@ impl Server {
     /// Starts `confab serve` and waits until it names its address.
     fn spawn(&mut self) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_confab"));
+        self.database.configure(self.data_dir.path(), &mut command);
         command
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
             .args(["--log-format", "json", "serve"])
             .args(["--listen", "127.0.0.1:0", "--poll-interval-ms", "20"])
             .args(&self.extra_args)
@@ -156,22 +222,77 @@ impl Server {
         format!("http://{}", self.address)
     }
 
-    /// The SQLite file the server writes.
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.path().join("confab.sqlite3")
+    /// Runs one statement on the server's database, from the test, for
+    /// tampering; returns how many rows it changed. Parameters are written
+    /// `$1`, `$2`…, which both SQLite and PostgreSQL read. The server keeps
+    /// running.
+    pub fn sql_execute(&self, sql: &str, params: &[&str]) -> u64 {
+        match &self.database {
+            TestDatabase::Sqlite => {
+                let changed = self
+                    .sqlite()
+                    .execute(sql, rusqlite::params_from_iter(params))
+                    .unwrap();
+                changed as u64
+            }
+            TestDatabase::Postgres { .. } => off_runtime(|| {
+                let params = postgres_params(params);
+                self.postgres().execute(sql, &params).unwrap()
+            }),
+        }
     }
 
-    /// Opens the server's database from the test, for tampering. The server
-    /// keeps running; WAL mode lets both sides in.
-    pub fn database(&self) -> rusqlite::Connection {
-        let connection = rusqlite::Connection::open(self.database_path()).unwrap();
+    /// The first column of every row a query returns, as integers.
+    pub fn sql_integers(&self, sql: &str, params: &[&str]) -> Vec<i64> {
+        match &self.database {
+            TestDatabase::Sqlite => {
+                let database = self.sqlite();
+                let mut statement = database.prepare(sql).unwrap();
+                statement
+                    .query_map(rusqlite::params_from_iter(params), |found| found.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            TestDatabase::Postgres { .. } => off_runtime(|| {
+                let params = postgres_params(params);
+                let rows = self.postgres().query(sql, &params).unwrap();
+                rows.iter().map(|row| row.get(0)).collect()
+            }),
+        }
+    }
+
+    /// The first column of the one row a query returns, as bytes.
+    pub fn sql_bytes(&self, sql: &str) -> Vec<u8> {
+        match &self.database {
+            TestDatabase::Sqlite => self
+                .sqlite()
+                .query_row(sql, [], |found| found.get(0))
+                .unwrap(),
+            TestDatabase::Postgres { .. } => {
+                off_runtime(|| self.postgres().query_one(sql, &[]).unwrap().get(0))
+            }
+        }
+    }
+
+    /// A connection to the server's SQLite file; WAL mode lets both sides
+    /// in.
+    fn sqlite(&self) -> rusqlite::Connection {
+        let path = self.data_dir.path().join("confab.sqlite3");
+        let connection = rusqlite::Connection::open(path).unwrap();
         connection.busy_timeout(Duration::from_secs(10)).unwrap();
         connection
     }
 
+    /// A connection to the server's PostgreSQL schema.
+    fn postgres(&self) -> postgres::Client {
+        let url = self.database.url().unwrap();
+        postgres::Client::connect(&url, postgres::NoTls).unwrap()
+    }
+
     /// Runs `confab --data-dir DIR ARGS…` and returns its JSON output.
     pub fn cli(&self, args: &[&str]) -> Value {
-        run_cli(self.data_dir.path(), args)
+        run_cli(&self.database, self.data_dir.path(), args)
     }
 
     /// Creates an account and returns its MID.
@@ -299,9 +420,10 @@ fn drain_log(
 }
 
 /// Runs a management command and parses the JSON it prints.
-fn run_cli(data_dir: &Path, args: &[&str]) -> Value {
+fn run_cli(database: &TestDatabase, data_dir: &Path, args: &[&str]) -> Value {
     let mut command = Command::new(env!("CARGO_BIN_EXE_confab"));
-    command.arg("--data-dir").arg(data_dir).args(args);
+    database.configure(data_dir, &mut command);
+    command.args(args);
     isolate_environment(&mut command);
     let output = command.output().unwrap();
     assert!(
@@ -310,6 +432,21 @@ fn run_cli(data_dir: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Runs `work` on a thread of its own: the `postgres` client blocks on a
+/// runtime of its own, which a thread already driving the test's async
+/// runtime may not do.
+fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(work).join().unwrap())
+}
+
+/// Query parameters for the `postgres` client.
+fn postgres_params<'p>(params: &'p [&'p str]) -> Vec<&'p (dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| param as &(dyn postgres::types::ToSql + Sync))
+        .collect()
 }
 
 /// Reads the JSON of `clients create`.

@@ -5,7 +5,7 @@
 //!
 //! - Primitive, backend-specific operations inside one transaction
 //!   ([`tx::ObjectTx`] for objects, [`tx::QueueTx`] for the queue and
-//!   results), implemented once per database ([`sqlite`]).
+//!   results), implemented once per database ([`sqlite`], [`postgres`]).
 //! - The queue's rules written once over those primitives: what happens when
 //!   a request arrives ([`intake`]), which due request runs next
 //!   ([`fairness`]) and what happens when it runs ([`work`]).
@@ -18,7 +18,8 @@
 //! Callers see the [`Store`] facade. Every method blocks; the engine calls
 //! them from blocking threads. The SQLite backend funnels every write
 //! through one writer thread that commits many callers' work with one disk
-//! flush (group commit).
+//! flush (group commit); the PostgreSQL backend does the same on a few
+//! writer threads per node.
 
 mod columns;
 pub mod credentials;

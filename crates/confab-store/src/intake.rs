@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use confab_core::AccountId;
 use confab_core::AsyncErrorCode;
+use confab_core::callback::ConversationEnd;
 use confab_core::conversation::{
     ConversationSnapshot, ConversationState, PartDecision, check_collection, receive_part,
 };
@@ -17,6 +18,7 @@ use confab_core::intake::ConversationPart;
 
 use crate::error::StoreError;
 use crate::model::{IntakeOutcome, NewRequest, QueuedRequest, RequestState, Submission};
+use crate::outbox::conversation_ended;
 use crate::tx::QueueTx;
 use crate::work::settle_unrun;
 
@@ -135,12 +137,13 @@ pub fn invalidate(
         Some(code.number()),
         now,
     )?;
+    let mut first_settled = None;
     for queued in tx.conversation_parts(account, conversation_id)? {
         if queued.state.is_final() {
             continue;
         }
         let error_code = Some(code.number());
-        settle_unrun(
+        let message = settle_unrun(
             tx,
             &queued,
             RequestState::Failed,
@@ -148,6 +151,13 @@ pub fn invalidate(
             code.message(),
             now,
         )?;
+        first_settled.get_or_insert(message);
+    }
+    // The part that ended the conversation was refused and stored nothing,
+    // so its callbacks name the first part that was settled instead.
+    if let Some(message) = first_settled {
+        let end = ConversationEnd::Error;
+        conversation_ended(tx, account, conversation_id, end, &message, now)?;
     }
     Ok(())
 }

@@ -7,7 +7,8 @@
 //!   ([`tx::ObjectTx`] for objects, [`tx::QueueTx`] for the queue and
 //!   results), implemented once per database ([`sqlite`]).
 //! - The queue's rules written once over those primitives: what happens when
-//!   a request arrives ([`intake`]) and when queued work runs ([`work`]).
+//!   a request arrives ([`intake`]), when queued work runs ([`work`]), and
+//!   which callbacks are owed and how they are handed out ([`outbox`]).
 //!
 //! Callers see the [`Store`] facade. Every method blocks; the engine calls
 //! them from blocking threads. The SQLite backend funnels every write
@@ -17,6 +18,7 @@
 pub mod error;
 pub mod intake;
 pub mod model;
+pub mod outbox;
 pub mod sqlite;
 pub mod tx;
 pub mod work;
@@ -28,7 +30,7 @@ use confab_core::result::ObjectResult;
 
 pub use error::StoreError;
 pub use model::*;
-pub use tx::{Executor, ObjectTx, QueueTx, ReadTx};
+pub use tx::{Executor, ObjectTx, OutboxTx, QueueTx, ReadTx};
 
 /// What the engine and the API need of storage.
 pub trait Store: Send + Sync + 'static {
@@ -96,4 +98,43 @@ pub trait Store: Send + Sync + 'static {
 
     /// Saves where a paged Retrieve stopped, under the page's request id.
     fn save_cursor(&self, cursor: RetrieveCursor) -> Result<(), StoreError>;
+
+    /// Raised after a batch of [`Store::run_due`] wrote deliveries to the
+    /// outbox, so the deliverer need not wait for its next poll.
+    fn outbox_wake(&self) -> std::sync::Arc<tokio::sync::Notify>;
+
+    /// Claims due deliveries for `lease` (see [`outbox::claim`]).
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<outbox::Delivery>, StoreError>;
+
+    /// Records how a claimed delivery's attempt ended (see
+    /// [`outbox::finish`]).
+    fn finish_delivery(
+        &self,
+        claimed: outbox::Delivery,
+        outcome: outbox::DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deliveries, newest first.
+    fn deliveries(&self, query: outbox::DeliveryQuery)
+    -> Result<Vec<outbox::Delivery>, StoreError>;
+
+    /// Puts a delivery back in the queue (see [`outbox::replay`]).
+    fn replay_delivery(
+        &self,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<outbox::Delivery>, StoreError>;
+
+    /// An account's webhook signing secret; `fresh` becomes it when the
+    /// account has none yet.
+    fn webhook_secret(&self, account: AccountId, fresh: String) -> Result<String, StoreError>;
+
+    /// Replaces an account's webhook signing secret with `fresh`.
+    fn rotate_webhook_secret(&self, account: AccountId, fresh: String) -> Result<(), StoreError>;
 }

@@ -8,6 +8,7 @@ mod accounts;
 mod checkpoint;
 pub use accounts::FIRST_ACCOUNT_ID;
 mod db;
+mod outbox;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -22,8 +23,10 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
 use crate::model::{IntakeOutcome, NewClient, Pending, RanRequest, RetrieveCursor, Submission};
+use crate::outbox::{Delivery, DeliveryOutcome, DeliveryQuery};
+use crate::tx::OutboxTx;
 use crate::tx::{Executor, ReadTx};
-use crate::{Store, intake, work};
+use crate::{Store, intake, outbox as rules, work};
 use db::{Db, in_savepoint, millis};
 use writer::Writer;
 
@@ -43,6 +46,7 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
     _checkpointer: checkpoint::Checkpointer,
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -89,6 +93,7 @@ impl SqliteStore {
             readers,
             path,
             _checkpointer: checkpointer,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -170,7 +175,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<RanRequest>, StoreError> {
-        self.writer.submit_blocking(move |db| {
+        let (ran, wrote_deliveries) = self.writer.submit_blocking(move |db| {
+            let deliveries_before = db.last_delivery_row()?;
             let mut ran = Vec::new();
             while ran.len() < limit {
                 // Each request in its own savepoint: a store failure in one
@@ -190,8 +196,14 @@ impl Store for SqliteStore {
                     }
                 }
             }
-            Ok(ran)
-        })
+            let wrote_deliveries = db.last_delivery_row()? != deliveries_before;
+            Ok((ran, wrote_deliveries))
+        })?;
+        // Only now is the batch committed, so the deliverer will find it.
+        if wrote_deliveries {
+            self.outbox_wake.notify_one();
+        }
+        Ok(ran)
     }
 
     fn run_now(
@@ -233,5 +245,62 @@ impl Store for SqliteStore {
                 ])?;
             Ok(())
         })
+    }
+
+    fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake.clone()
+    }
+
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.writer
+            .submit_blocking(move |db| rules::claim(db, now, lease, limit))
+    }
+
+    fn finish_delivery(
+        &self,
+        claimed: Delivery,
+        outcome: DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .submit_blocking(move |db| rules::finish(db, &claimed, &outcome, now))
+    }
+
+    fn deliveries(&self, query: DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        let mut conn = self.readers.get()?;
+        let tx = conn.transaction()?;
+        let deliveries = Db { conn: &tx }.deliveries(&query)?;
+        tx.finish()?;
+        Ok(deliveries)
+    }
+
+    fn replay_delivery(
+        &self,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let delivery_id = delivery_id.to_owned();
+        self.writer
+            .submit_blocking(move |db| rules::replay(db, &delivery_id, now))
+    }
+
+    fn webhook_secret(&self, account: AccountId, fresh: String) -> Result<String, StoreError> {
+        self.writer.submit_blocking(move |db| {
+            if let Some(secret) = db.webhook_secret(account)? {
+                return Ok(secret);
+            }
+            db.set_webhook_secret(account, &fresh, Utc::now())?;
+            Ok(fresh)
+        })
+    }
+
+    fn rotate_webhook_secret(&self, account: AccountId, fresh: String) -> Result<(), StoreError> {
+        self.writer
+            .submit_blocking(move |db| db.set_webhook_secret(account, &fresh, Utc::now()))
     }
 }

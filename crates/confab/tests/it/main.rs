@@ -7,11 +7,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod callbacks;
 mod conversations;
 mod durability;
 mod error_codes;
 mod isolation;
 mod objects;
+mod receiver;
 mod results;
 mod scheduling;
 mod soap_front;

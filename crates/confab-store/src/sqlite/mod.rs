@@ -290,6 +290,15 @@ impl Store for SqliteStore {
     }
 
     fn webhook_secret(&self, account: AccountId, fresh: String) -> Result<String, StoreError> {
+        // Every HTTP callback reads the secret, so the common case stays
+        // off the single writer.
+        let mut conn = self.readers.get()?;
+        let tx = conn.transaction()?;
+        let stored = Db { conn: &tx }.webhook_secret(account)?;
+        tx.finish()?;
+        if let Some(secret) = stored {
+            return Ok(secret);
+        }
         self.writer.submit_blocking(move |db| {
             if let Some(secret) = db.webhook_secret(account)? {
                 return Ok(secret);

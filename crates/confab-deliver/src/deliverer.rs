@@ -1,10 +1,12 @@
 //! The background task that empties the outbox.
 //!
-//! It claims due deliveries with a lease, makes one attempt at each
-//! (concurrently), records each outcome, and goes again. With nothing due
-//! it sleeps until the store says a batch of work wrote deliveries, or until
-//! the poll interval passes (retries come due without anything waking it).
-//! The request queue never waits for it: the two meet only in the store.
+//! It keeps up to `batch_size` attempts in flight: it claims as many due
+//! deliveries as there is room for (each with a lease), starts an attempt
+//! for each, and records each outcome when it ends, so a slow receiver holds
+//! up only its own deliveries. With no room, or nothing due, it sleeps until
+//! an attempt ends, the store says a batch of work wrote deliveries, or the
+//! poll interval passes (retries come due without anything waking it). The
+//! request queue never waits for it: the two meet only in the store.
 
 use std::sync::Arc;
 
@@ -73,59 +75,67 @@ pub fn start(
 }
 
 impl Deliverer {
-    /// The loop: claim, deliver, record; sleep when nothing is due.
+    /// The loop: claim what there is room for, start attempts, and sleep
+    /// until something changes. On stop, lets the attempts in flight end.
     async fn run_until(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         let wake = self.store.outbox_wake();
-        loop {
-            if *stopped.borrow() {
-                return;
-            }
-            let claimed = match self.claim().await {
-                Ok(claimed) => claimed,
-                Err(error) => {
+        let mut attempts = JoinSet::new();
+        while !*stopped.borrow() {
+            let room = self.settings.batch_size.saturating_sub(attempts.len());
+            let claimed = match room {
+                0 => Vec::new(),
+                _ => self.claim(room).await.unwrap_or_else(|error| {
                     warn!(error = %error, "claiming deliveries failed; trying again later");
                     Vec::new()
-                }
+                }),
             };
-            let full = claimed.len() >= self.settings.batch_size;
-            self.deliver_all(claimed).await;
-            if full {
+            let more_due = room > 0 && claimed.len() == room;
+            for delivery in claimed {
+                self.start_attempt(&mut attempts, delivery);
+            }
+            if more_due {
                 continue;
             }
             tokio::select! {
+                Some(ended) = attempts.join_next(), if !attempts.is_empty() => {
+                    if let Err(error) = ended {
+                        warn!(error = %error, "a delivery attempt ended abnormally");
+                    }
+                }
                 () = wake.notified() => {}
                 () = tokio::time::sleep(self.settings.poll_interval) => {}
-                _ = stopped.changed() => return,
+                changed = stopped.changed() => {
+                    // A dropped handle stops the deliverer as `stop` would.
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
         }
+        while attempts.join_next().await.is_some() {}
     }
 
-    /// Claims a batch of due deliveries.
-    async fn claim(&self) -> Result<Vec<Delivery>, confab_store::StoreError> {
+    /// Claims up to `limit` due deliveries.
+    async fn claim(&self, limit: usize) -> Result<Vec<Delivery>, confab_store::StoreError> {
         let store = self.store.clone();
         let lease = self.settings.lease();
-        let limit = self.settings.batch_size;
         let claim = move || store.claim_deliveries(Utc::now(), lease, limit);
         tokio::task::spawn_blocking(claim)
             .await
             .map_err(|_| confab_store::StoreError::Closed)?
     }
 
-    /// Makes one attempt at each delivery, all at once, and records each.
-    async fn deliver_all(self: &Arc<Self>, claimed: Vec<Delivery>) {
-        let mut attempts = JoinSet::new();
-        for delivery in claimed {
-            let span = info_span!(
-                "delivery",
-                delivery_id = %delivery.delivery_id,
-                request_id = %delivery.request_id,
-                conversation_id = delivery.conversation_id.as_deref().unwrap_or_default(),
-                attempt = delivery.attempts,
-            );
-            let deliverer = self.clone();
-            attempts.spawn(async move { deliverer.deliver_one(delivery).await }.instrument(span));
-        }
-        while attempts.join_next().await.is_some() {}
+    /// Starts one attempt at `delivery` among `attempts`.
+    fn start_attempt(self: &Arc<Self>, attempts: &mut JoinSet<()>, delivery: Delivery) {
+        let span = info_span!(
+            "delivery",
+            delivery_id = %delivery.delivery_id,
+            request_id = %delivery.request_id,
+            conversation_id = delivery.conversation_id.as_deref().unwrap_or_default(),
+            attempt = delivery.attempts,
+        );
+        let deliverer = self.clone();
+        attempts.spawn(async move { deliverer.deliver_one(delivery).await }.instrument(span));
     }
 
     /// One attempt at one delivery, and its outcome recorded.

@@ -45,7 +45,7 @@ pub struct DeliverySettings {
     pub timeout: Duration,
     /// How often the outbox is looked at when nothing wakes the deliverer.
     pub poll_interval: Duration,
-    /// How many deliveries are claimed, and attempted at once, per round.
+    /// The most attempts in flight at once.
     pub batch_size: usize,
     /// The hosts allowed over plain HTTP, which may also be on private
     /// addresses.

@@ -532,3 +532,54 @@ async fn callbacks_owed_at_a_crash_arrive_exactly_once() {
     expected.sort_unstable();
     assert_eq!(request_ids, expected);
 }
+
+#[tokio::test]
+async fn a_cancelled_call_posts_its_cancellation() {
+    let (_server, receiver, client) = setup().await;
+    let later = Utc::now() + Duration::hours(1);
+    let entries = [
+        send_to(&receiver.url("complete"), "OnCallComplete", &[]),
+        send_to(&receiver.url("error"), "OnError", &[]),
+    ]
+    .concat();
+    let options = asynchronous().scheduled(later).raw(&entries);
+    let request_id = client.send_queued("Create", &options, &log_row("1")).await;
+
+    let cancel = format!(
+        r#"<Objects xsi:type="ScheduledRequest"><RequestID>{request_id}</RequestID></Objects>"#
+    );
+    let response = client.soap("Delete", &request("Delete", "", &cancel)).await;
+    assert_eq!(response.overall_status(), "OK", "{}", response.text);
+
+    for path in ["complete", "error"] {
+        let callback = &receiver.settled(path, 1).await[0];
+        assert_eq!(callback.field("RequestID"), request_id);
+        assert_eq!(callback.field("StatusCode"), "Error");
+        assert!(callback.field("StatusMessage").starts_with("Cancelled"));
+    }
+}
+
+#[tokio::test]
+async fn a_conversation_invalidated_on_receipt_posts_its_error_once() {
+    let (_server, receiver, client) = setup().await;
+    let conversation = unique("conv");
+    let entry = send_to(&receiver.url("conv-error"), "OnConversationError", &[]);
+    let first = part(&conversation, 1, 3).raw(&entry);
+    let request_id = client.send_queued("Create", &first, &log_row("1")).await;
+    let second = part(&conversation, 2, 3).raw(&entry);
+    client.send_queued("Create", &second, &log_row("2")).await;
+
+    // Part 2 again: 214, and the conversation is over.
+    let again = part(&conversation, 2, 3).raw(&entry);
+    let refused = client
+        .soap("Create", &request("Create", &again.xml(), &log_row("3")))
+        .await;
+    assert_eq!(refused.refusal_code(), 214);
+
+    let callback = &receiver.settled("conv-error", 1).await[0];
+    assert_eq!(callback.field("ConversationID"), conversation);
+    assert_eq!(callback.field("RequestID"), request_id);
+    assert_eq!(callback.field("SequenceCode"), "1");
+    assert_eq!(callback.field("ErrorCode"), "214");
+    assert_eq!(callback.field("OverallStatusCode"), "Error");
+}

@@ -151,7 +151,8 @@ pub trait OutboxTx {
     /// Writes a delivery, Pending and due at its creation.
     fn insert_delivery(&mut self, delivery: &NewDelivery) -> Result<(), StoreError>;
 
-    /// Pending deliveries due by `now`, soonest first, at most `limit`.
+    /// Pending deliveries due by `now`, or never tried, soonest first, at
+    /// most `limit`.
     fn due_deliveries(
         &mut self,
         now: DateTime<Utc>,

@@ -29,6 +29,7 @@ use confab_core::callback::{
     ConversationEnd, Notice, NoticeDetail, NoticeEvent, RequestOutcome, conversation_entries,
     conversation_entry_fires, request_entry_fires,
 };
+use confab_core::object::ApiObject;
 use confab_core::options::{AsyncResponse, RespondWhen, ResponseType};
 use confab_core::result::StatusCode;
 use confab_core::{AccountId, RequestId};
@@ -178,8 +179,8 @@ pub fn request_settled(
         if !request_entry_fires(entry, outcome) {
             continue;
         }
-        let notice = notice(NoticeEvent::Request, entry, message, call, None);
-        write(tx, request.account, entry, notice, now)?;
+        let notice = notice(NoticeEvent::Request, entry, message, &call.objects, None);
+        write(tx, request.account, message.request_id, entry, notice, now)?;
         written += 1;
     }
     Ok(written)
@@ -202,20 +203,14 @@ pub fn conversation_ended(
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let mut calls = Vec::new();
-    let mut deciding_call = None;
+    let mut deciding_objects = Vec::new();
     for part in tx.conversation_parts(account, conversation_id)? {
         let call = tx.request_call(part.row_id)?;
         if part.request_id == deciding.request_id {
-            deciding_call = Some(call.clone());
+            deciding_objects.clone_from(&call.objects);
         }
         calls.push(call);
     }
-    let Some(deciding_call) = deciding_call else {
-        return Err(StoreError::NotFound(format!(
-            "the deciding part {} of conversation {conversation_id}",
-            deciding.request_id
-        )));
-    };
 
     let entries =
         conversation_entries(calls.iter().flat_map(|call| &call.options.send_response_to));
@@ -225,8 +220,8 @@ pub fn conversation_ended(
         .filter(|entry| conversation_entry_fires(entry, end))
     {
         let event = NoticeEvent::Conversation(end);
-        let notice = notice(event, entry, deciding, &deciding_call, Some(end));
-        write(tx, account, entry, notice, now)?;
+        let notice = notice(event, entry, deciding, &deciding_objects, Some(end));
+        write(tx, account, deciding.request_id, entry, notice, now)?;
         written += 1;
     }
     Ok(written)
@@ -297,7 +292,7 @@ fn notice(
     event: NoticeEvent,
     entry: &AsyncResponse,
     message: &ResultMessageRecord,
-    call: &ObjectCall,
+    objects: &[ApiObject],
     conversation_end: Option<ConversationEnd>,
 ) -> Notice {
     let succeeded = message.status_code == StatusCode::Ok.as_str();
@@ -311,7 +306,7 @@ fn notice(
     let detail = entry.include_results.then(|| NoticeDetail {
         results: message.results.clone(),
         objects: match entry.include_objects {
-            true => call.objects.clone(),
+            true => objects.to_vec(),
             false => Vec::new(),
         },
         only_include_base: entry.only_include_base,
@@ -342,14 +337,11 @@ fn notice(
 fn write(
     tx: &mut dyn QueueTx,
     account: AccountId,
+    request_id: RequestId,
     entry: &AsyncResponse,
     notice: Notice,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let request_id = notice
-        .request_id
-        .parse::<RequestId>()
-        .map_err(|_| StoreError::Corrupt(format!("request id {}", notice.request_id)))?;
     tx.insert_delivery(&NewDelivery {
         delivery_id: new_delivery_id(),
         account,

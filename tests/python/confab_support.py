@@ -80,6 +80,7 @@ class ConfabServer:
     data_dir: Path
     client: ApiClient
     address: str = ""
+    extra_args: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     _process: subprocess.Popen | None = None
     _log_reader: threading.Thread | None = None
@@ -105,6 +106,7 @@ class ConfabServer:
             "127.0.0.1:0",
             "--poll-interval-ms",
             "20",
+            *self.extra_args,
         ]
         self._process = subprocess.Popen(
             command,
@@ -193,15 +195,20 @@ def run_cli(binary: Path, data_dir: Path, *arguments: str) -> dict:
     return json.loads(completed.stdout)
 
 
-def start_server(binary: Path, data_dir: Path) -> ConfabServer:
-    """Creates an API client in a fresh data directory and serves it."""
+def start_server(
+    binary: Path, data_dir: Path, extra_args: tuple[str, ...] = ()
+) -> ConfabServer:
+    """Creates an API client in a fresh data directory and serves it with
+    `extra_args` added to `serve`."""
     created = run_cli(binary, data_dir, "clients", "create")
     client = ApiClient(
         client_id=created["client_id"],
         client_secret=created["client_secret"],
         account_id=int(created["account_id"]),
     )
-    server = ConfabServer(binary=binary, data_dir=data_dir, client=client)
+    server = ConfabServer(
+        binary=binary, data_dir=data_dir, client=client, extra_args=list(extra_args)
+    )
     server.start()
     return server
 
@@ -215,9 +222,9 @@ class ServerPool:
         self._servers: list[ConfabServer] = []
         self._root = Path(tempfile.mkdtemp(prefix="confab-pytest-"))
 
-    def start(self) -> ConfabServer:
+    def start(self, extra_args: tuple[str, ...] = ()) -> ConfabServer:
         data_dir = self._root / f"data-{len(self._servers)}"
-        server = start_server(self._binary, data_dir)
+        server = start_server(self._binary, data_dir, extra_args)
         self._servers.append(server)
         return server
 

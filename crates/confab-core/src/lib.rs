@@ -14,10 +14,12 @@
 //! - The asynchronous rules: [`intake`] (checks on receipt),
 //!   [`conversation`] (the conversation state machine), [`error_code`]
 //!   (codes 200 to 231).
-//! - What Confab answers: [`result`].
+//! - What Confab answers: [`result`], and what its callbacks say and when
+//!   they are owed: [`callback`].
 //! - [`time`]: the `xsd:dateTime` reading the API uses.
 
 pub mod call;
+pub mod callback;
 pub mod conversation;
 pub mod data_extension;
 pub mod error_code;

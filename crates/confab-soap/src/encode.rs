@@ -29,6 +29,7 @@
 
 use confab_core::call::Operation;
 use confab_core::data_extension::{FieldError, RowErrors};
+use confab_core::object::ApiObject;
 use confab_core::result::{
     Node, NodeContent, ObjectResult, OverallStatus, RetrieveOutcome, RetrieveStatus, StatusCode,
 };
@@ -38,6 +39,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use uuid::Uuid;
 
+use crate::echo::write_object;
 use crate::envelope::SoapVersion;
 use crate::fault::{Fault, FaultKind};
 use crate::xml::is_xml_char;
@@ -93,7 +95,7 @@ impl ResponseContext {
 /// Writing into a `Vec` cannot fail, so the methods swallow the `io::Result`
 /// with an `expect` instead of making every caller handle an error that
 /// never happens.
-struct XmlOut {
+pub(crate) struct XmlOut {
     writer: Writer<Vec<u8>>,
 }
 
@@ -115,15 +117,15 @@ impl XmlOut {
         self.event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)));
     }
 
-    fn open(&mut self, name: &str, attributes: &[(&str, &str)]) {
+    pub(crate) fn open(&mut self, name: &str, attributes: &[(&str, &str)]) {
         self.event(Event::Start(start_tag(name, attributes)));
     }
 
-    fn close(&mut self, name: &str) {
+    pub(crate) fn close(&mut self, name: &str) {
         self.event(Event::End(BytesEnd::new(xml_safe(name))));
     }
 
-    fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) {
+    pub(crate) fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) {
         self.event(Event::Empty(start_tag(name, attributes)));
     }
 
@@ -132,7 +134,7 @@ impl XmlOut {
     }
 
     /// An element holding only text; empty text gives `<name></name>`.
-    fn leaf(&mut self, name: &str, text: &str) {
+    pub(crate) fn leaf(&mut self, name: &str, text: &str) {
         self.open(name, &[]);
         self.text(text);
         self.close(name);
@@ -260,6 +262,28 @@ pub fn fault_status(_fault: &Fault) -> u16 {
 /// response. A client can deserialise each `Result` into its generated
 /// result class without knowing the root.
 pub fn result_detail_xml(operation: Operation, results: &[ObjectResult]) -> String {
+    result_detail_xml_with_objects(operation, results, &ObjectEcho::None)
+}
+
+/// Which objects a `ResultDetailXML` echoes in its results' `Object`.
+#[derive(Debug, Clone, Copy)]
+pub enum ObjectEcho<'a> {
+    /// None (`IncludeObjects` false).
+    None,
+    /// Each result's object, whole; one per result, in order.
+    Full(&'a [ApiObject]),
+    /// Each result's object cut down to the `APIObject` properties
+    /// (`OnlyIncludeBase`).
+    BaseOnly(&'a [ApiObject]),
+}
+
+/// [`result_detail_xml`] with each result's object echoed as `echo` says,
+/// the shape a callback's `ResultDetailXML` takes with `IncludeObjects`.
+pub fn result_detail_xml_with_objects(
+    operation: Operation,
+    results: &[ObjectResult],
+    echo: &ObjectEcho<'_>,
+) -> String {
     let mut out = XmlOut::new();
     out.declaration();
     out.open("Results", &[("xmlns", PARTNER_NS), ("xmlns:xsi", XSI_NS)]);
@@ -269,7 +293,13 @@ pub fn result_detail_xml(operation: Operation, results: &[ObjectResult]) -> Stri
             .as_deref()
             .unwrap_or(operation.result_type());
         out.open("Result", &[("xsi:type", xsi_type)]);
-        write_result_fields(&mut out, operation, result);
+        let ordinal = usize::try_from(result.ordinal_id).unwrap_or(usize::MAX);
+        let object = match echo {
+            ObjectEcho::None => None,
+            ObjectEcho::Full(objects) => objects.get(ordinal).map(|object| (object, false)),
+            ObjectEcho::BaseOnly(objects) => objects.get(ordinal).map(|object| (object, true)),
+        };
+        write_result_fields_with(&mut out, operation, result, object);
         out.close("Result");
     }
     out.close("Results");
@@ -411,6 +441,17 @@ fn write_result(out: &mut XmlOut, element: &str, operation: Operation, result: &
 /// clients tolerate a required element missing at the end of a result.
 /// `CorrelationID` is not a `Result` field, so it is not written either.
 fn write_result_fields(out: &mut XmlOut, operation: Operation, result: &ObjectResult) {
+    write_result_fields_with(out, operation, result, None);
+}
+
+/// [`write_result_fields`] with an echoed object (and whether only its base
+/// properties go out) in the place the schema gives `Object`.
+fn write_result_fields_with(
+    out: &mut XmlOut,
+    operation: Operation,
+    result: &ObjectResult,
+    object: Option<(&ApiObject, bool)>,
+) {
     out.leaf("StatusCode", result.status_code.as_str());
     out.leaf("StatusMessage", &result.status_message);
     out.leaf("OrdinalID", &result.ordinal_id.to_string());
@@ -433,6 +474,9 @@ fn write_result_fields(out: &mut XmlOut, operation: Operation, result: &ObjectRe
             out.leaf("NewObjectID", new_object_id);
         }
     }
+    if let Some((object, base_only)) = object {
+        write_object(out, object, base_only);
+    }
 
     // Only the DataExtension result subtypes declare the error lists, so
     // they go out only on a typed result.
@@ -440,7 +484,7 @@ fn write_result_fields(out: &mut XmlOut, operation: Operation, result: &ObjectRe
         return;
     };
     if result.result_subtype.is_some() && !errors.is_empty() {
-        write_row_errors(out, operation, errors);
+        write_row_errors(out, operation, errors, object.is_some());
     }
 }
 
@@ -455,8 +499,8 @@ fn write_result_fields(out: &mut XmlOut, operation: Operation, result: &ObjectRe
 ///
 /// `DataExtensionDeleteResult` declares no `ValueErrors`; a delete only
 /// checks keys, so nothing is lost by leaving them out there.
-fn write_row_errors(out: &mut XmlOut, operation: Operation, errors: &RowErrors) {
-    if matches!(operation, Operation::Update | Operation::Delete) {
+fn write_row_errors(out: &mut XmlOut, operation: Operation, errors: &RowErrors, echoed: bool) {
+    if !echoed && matches!(operation, Operation::Update | Operation::Delete) {
         out.empty("Object", &[]);
     }
     out.leaf("ErrorMessage", &errors.summary());

@@ -10,11 +10,13 @@
 //!
 //! - [`envelope`]: finds version, action, credentials and body.
 //! - [`decode`]: turns the body into a [`confab_core::call::Call`].
-//! - [`encode`]: writes responses.
+//! - [`encode`]: writes responses; `echo` writes the objects a callback's
+//!   `ResultDetailXML` echoes.
 //! - [`fault`]: the three fault shapes the service uses.
 //! - [`wsdl`]: the WSDL and fault schema Confab serves.
 
 pub mod decode;
+mod echo;
 pub mod encode;
 pub mod envelope;
 pub mod fault;

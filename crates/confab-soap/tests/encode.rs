@@ -9,14 +9,16 @@
 use std::collections::BTreeSet;
 
 use confab_core::call::Operation;
+use confab_core::data_extension::{DataExtensionObject, Property};
 use confab_core::data_extension::{FieldError, RowErrors};
+use confab_core::object::{ApiObject, ObjectBase};
 use confab_core::options::RequestType;
 use confab_core::result::{
     Node, NodeContent, ObjectResult, OverallStatus, RetrieveOutcome, RetrieveStatus,
 };
 use confab_soap::encode::{
-    fault_response, fault_status, object_response, result_detail_xml, retrieve_response,
-    version_info_response,
+    ObjectEcho, fault_response, fault_status, object_response, result_detail_xml,
+    result_detail_xml_with_objects, retrieve_response, version_info_response,
 };
 use confab_soap::wsdl::{FAULT_SCHEMA_PATH, fault_schema, wsdl_document};
 use confab_soap::{Fault, ResponseContext, SoapVersion};
@@ -640,6 +642,64 @@ fn result_detail_xml_types_each_result() {
         "</Result></Results>",
     );
     assert_eq!(xml, expected);
+}
+
+/// A `DataExtensionObject` with a key, a correlation id and two values.
+fn echoed_row() -> ApiObject {
+    ApiObject::DataExtensionObject(DataExtensionObject {
+        base: ObjectBase {
+            customer_key: Some("Orders".to_owned()),
+            correlation_id: Some("c-1".to_owned()),
+            ..ObjectBase::default()
+        },
+        name: None,
+        properties: vec![
+            Property {
+                name: "OrderKey".to_owned(),
+                value: Some("1".to_owned()),
+            },
+            Property {
+                name: "Note".to_owned(),
+                value: None,
+            },
+        ],
+        keys: Vec::new(),
+    })
+}
+
+#[test]
+fn result_detail_xml_echoes_each_object_after_the_create_fields() {
+    let objects = [echoed_row()];
+    let results = [ObjectResult::ok(0, "Created")];
+    let xml =
+        result_detail_xml_with_objects(Operation::Create, &results, &ObjectEcho::Full(&objects));
+    let expected = concat!(
+        r#"<Result xsi:type="CreateResult"><StatusCode>OK</StatusCode>"#,
+        "<StatusMessage>Created</StatusMessage><OrdinalID>0</OrdinalID><NewID>0</NewID>",
+        r#"<Object xsi:type="DataExtensionObject"><CustomerKey>Orders</CustomerKey>"#,
+        "<CorrelationID>c-1</CorrelationID><Properties><Property><Name>OrderKey</Name>",
+        "<Value>1</Value></Property><Property><Name>Note</Name></Property></Properties>",
+        "</Object></Result>",
+    );
+    assert!(xml.contains(expected), "{xml}");
+    parse(&xml);
+}
+
+#[test]
+fn result_detail_xml_echoes_only_the_base_when_asked() {
+    let objects = [echoed_row()];
+    let results = [ObjectResult::ok(0, "Updated")];
+    let xml = result_detail_xml_with_objects(
+        Operation::Update,
+        &results,
+        &ObjectEcho::BaseOnly(&objects),
+    );
+    let expected = concat!(
+        r#"<Object xsi:type="DataExtensionObject"><CustomerKey>Orders</CustomerKey>"#,
+        "<CorrelationID>c-1</CorrelationID></Object></Result>",
+    );
+    assert!(xml.contains(expected), "{xml}");
+    assert!(!xml.contains("Properties"));
 }
 
 #[test]

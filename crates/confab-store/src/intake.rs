@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 use confab_core::AccountId;
 use confab_core::AsyncErrorCode;
+use confab_core::callback::ConversationEnd;
 use confab_core::conversation::{
     ConversationSnapshot, ConversationState, PartDecision, check_collection, receive_part,
 };
@@ -21,6 +22,7 @@ use crate::error::StoreError;
 use crate::model::{
     ConversationRecord, IntakeOutcome, NewRequest, QueuedRequest, RequestState, Submission,
 };
+use crate::outbox::conversation_ended;
 use crate::timeout::time_out_conversation;
 use crate::tx::QueueTx;
 use crate::work::settle_unrun;
@@ -158,12 +160,13 @@ pub fn invalidate(
         Some(code.number()),
         now,
     )?;
+    let mut first_settled = None;
     for queued in tx.conversation_parts(account, conversation_id)? {
         if queued.state.is_final() {
             continue;
         }
         let error_code = Some(code.number());
-        settle_unrun(
+        let message = settle_unrun(
             tx,
             &queued,
             RequestState::Failed,
@@ -171,6 +174,13 @@ pub fn invalidate(
             code.message(),
             now,
         )?;
+        first_settled.get_or_insert(message);
+    }
+    // The part that ended the conversation was refused and stored nothing,
+    // so its callbacks name the first part that was settled instead.
+    if let Some(message) = first_settled {
+        let end = ConversationEnd::Error;
+        conversation_ended(tx, account, conversation_id, end, &message, now)?;
     }
     Ok(())
 }

@@ -8,7 +8,8 @@
 //!   results), implemented once per database ([`sqlite`], [`postgres`]).
 //! - The queue's rules written once over those primitives: what happens when
 //!   a request arrives ([`intake`]), which due request runs next
-//!   ([`fairness`]) and what happens when it runs ([`work`]).
+//!   ([`fairness`]), what happens when it runs ([`work`]), and which
+//!   callbacks are owed and how they are handed out ([`outbox`]).
 //!
 //! - Housekeeping, also written once over the primitives
 //!   ([`tx::HousekeepingTx`]): conversations that stopped receiving parts
@@ -27,6 +28,7 @@ pub mod error;
 pub mod fairness;
 pub mod intake;
 pub mod model;
+pub mod outbox;
 pub mod postgres;
 pub mod retention;
 pub mod sqlite;
@@ -43,7 +45,7 @@ pub use credentials::FIRST_ACCOUNT_ID;
 pub use error::StoreError;
 pub use fairness::Rotation;
 pub use model::*;
-pub use tx::{Executor, HousekeepingTx, ObjectTx, QueueTx, ReadTx};
+pub use tx::{Executor, HousekeepingTx, ObjectTx, OutboxTx, QueueTx, ReadTx};
 
 /// What the engine and the API need of storage.
 pub trait Store: Send + Sync + 'static {
@@ -142,4 +144,43 @@ pub trait Store: Send + Sync + 'static {
         retention: TimeDelta,
         limit: usize,
     ) -> Result<usize, StoreError>;
+
+    /// Raised after a batch of [`Store::run_due`] wrote deliveries to the
+    /// outbox, so the deliverer need not wait for its next poll.
+    fn outbox_wake(&self) -> std::sync::Arc<tokio::sync::Notify>;
+
+    /// Claims due deliveries for `lease` (see [`outbox::claim`]).
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<outbox::Delivery>, StoreError>;
+
+    /// Records how a claimed delivery's attempt ended (see
+    /// [`outbox::finish`]).
+    fn finish_delivery(
+        &self,
+        claimed: outbox::Delivery,
+        outcome: outbox::DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deliveries, newest first.
+    fn deliveries(&self, query: outbox::DeliveryQuery)
+    -> Result<Vec<outbox::Delivery>, StoreError>;
+
+    /// Puts a delivery back in the queue (see [`outbox::replay`]).
+    fn replay_delivery(
+        &self,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<outbox::Delivery>, StoreError>;
+
+    /// An account's webhook signing secret; `fresh` becomes it when the
+    /// account has none yet.
+    fn webhook_secret(&self, account: AccountId, fresh: String) -> Result<String, StoreError>;
+
+    /// Replaces an account's webhook signing secret with `fresh`.
+    fn rotate_webhook_secret(&self, account: AccountId, fresh: String) -> Result<(), StoreError>;
 }

@@ -12,11 +12,13 @@
 //! that has already moved on is left as it is.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use confab_core::callback::ConversationEnd;
 use confab_core::conversation::ConversationState;
 use confab_core::{AccountId, AsyncErrorCode};
 
 use crate::error::StoreError;
 use crate::model::{ConversationKey, RequestState};
+use crate::outbox::conversation_ended;
 use crate::tx::{HousekeepingTx, QueueTx};
 use crate::work::settle_unrun;
 
@@ -62,12 +64,27 @@ pub fn time_out_conversation(
     let code = AsyncErrorCode::Timeout.number();
     let state = ConversationState::Timeout;
     tx.set_conversation_state(account, conversation_id, state, Some(code), now)?;
+    let mut first_settled = None;
     for part in tx.conversation_parts(account, conversation_id)? {
         if part.state.is_final() {
             continue;
         }
         let failed = RequestState::Failed;
-        settle_unrun(tx, &part, failed, Some(code), TIMED_OUT_MESSAGE, now)?;
+        let message = settle_unrun(tx, &part, failed, Some(code), TIMED_OUT_MESSAGE, now)?;
+        first_settled.get_or_insert(message);
+    }
+    // A time-out ends the conversation in error: its OnConversationError
+    // and OnConversationComplete callbacks are owed, carrying the
+    // lowest-numbered part received.
+    if let Some(deciding) = &first_settled {
+        conversation_ended(
+            tx,
+            account,
+            conversation_id,
+            ConversationEnd::Error,
+            deciding,
+            now,
+        )?;
     }
     Ok(true)
 }

@@ -20,6 +20,7 @@ use crate::model::{
     ResultMessageRecord, ResultScope, RetrieveCursor, StoredDataExtension, StoredResultItem,
     StoredResultMessage, StoredRow, SubscriberRecord,
 };
+use crate::outbox::{Delivery, DeliveryQuery, DeliveryState, NewDelivery};
 
 /// Reads that Retrieve needs. Every method is scoped to one account and
 /// returns rows in storage order after `after_id`, at most `limit`.
@@ -145,8 +146,64 @@ pub trait ObjectTx: ReadTx {
     fn queue(&mut self) -> &mut dyn QueueTx;
 }
 
+/// What the outbox needs, inside a writing transaction. The rules over these
+/// primitives are in [`crate::outbox`].
+pub trait OutboxTx {
+    /// Writes a delivery, Pending and due at its creation.
+    fn insert_delivery(&mut self, delivery: &NewDelivery) -> Result<(), StoreError>;
+
+    /// Pending deliveries due by `now`, or never tried, soonest first, at
+    /// most `limit`.
+    fn due_deliveries(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Leases a delivery until `lease_until`: counts an attempt and makes it
+    /// due again only then.
+    fn lease_delivery(&mut self, row_id: i64, lease_until: DateTime<Utc>)
+    -> Result<(), StoreError>;
+
+    /// Records an attempt's outcome if `attempts` is still the row's
+    /// attempt count; returns whether it was.
+    fn set_delivery_outcome(
+        &mut self,
+        row_id: i64,
+        attempts: u32,
+        state: DeliveryState,
+        next_attempt_at: DateTime<Utc>,
+        last_error: Option<&str>,
+        finished_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError>;
+
+    /// Makes a delivery Pending again, due at `now`, retried from `now`.
+    fn reopen_delivery(&mut self, row_id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// A delivery by its public id.
+    fn delivery(&mut self, delivery_id: &str) -> Result<Option<Delivery>, StoreError>;
+
+    /// Deliveries, newest first.
+    fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError>;
+
+    /// The storage row of the newest delivery, 0 when there is none. Lets a
+    /// caller see cheaply whether a transaction wrote any.
+    fn last_delivery_row(&mut self) -> Result<i64, StoreError>;
+
+    /// An account's webhook signing secret, if it has one.
+    fn webhook_secret(&mut self, account: AccountId) -> Result<Option<String>, StoreError>;
+
+    /// Sets an account's webhook signing secret.
+    fn set_webhook_secret(
+        &mut self,
+        account: AccountId,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
 /// What the queue needs, inside a writing transaction.
-pub trait QueueTx {
+pub trait QueueTx: OutboxTx {
     /// A conversation of the account.
     fn conversation(
         &mut self,

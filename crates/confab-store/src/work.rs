@@ -15,6 +15,7 @@
 use chrono::{DateTime, Utc};
 use confab_core::AsyncErrorCode;
 use confab_core::call::ObjectCall;
+use confab_core::callback::ConversationEnd;
 use confab_core::conversation::ConversationState;
 use confab_core::options::RequestType;
 use confab_core::result::{ObjectResult, OverallStatus, StatusCode};
@@ -25,6 +26,7 @@ use crate::intake::sequence_of;
 use crate::model::{
     CancelOutcome, QueuedRequest, RanRequest, RequestState, ResultItemRecord, ResultMessageRecord,
 };
+use crate::outbox::{conversation_ended, request_settled};
 use crate::tx::{Executor, QueueTx};
 use confab_core::{AccountId, RequestId};
 
@@ -77,8 +79,17 @@ fn expire(
     let text = "Expired: the request was still queued after its RequestExpirationTime";
     let message = settle_unrun(tx, &request, RequestState::Expired, None, text, now)?;
     if let Some(part) = &request.part {
+        let (account, conversation_id) = (request.account, part.conversation_id.as_str());
         let state = ConversationState::Error;
-        tx.set_conversation_state(request.account, &part.conversation_id, state, None, now)?;
+        tx.set_conversation_state(account, conversation_id, state, None, now)?;
+        conversation_ended(
+            tx,
+            account,
+            conversation_id,
+            ConversationEnd::Error,
+            &message,
+            now,
+        )?;
     }
     Ok(RanRequest {
         request,
@@ -108,11 +119,17 @@ fn advance_conversation(
             message.error_code,
             now,
         )?;
-        return fail_remaining_parts(tx, request, now);
+        fail_remaining_parts(tx, request, now)?;
+        let end = ConversationEnd::Error;
+        conversation_ended(tx, account, conversation_id, end, message, now)?;
+        return Ok(());
     }
     if part.sequence_code >= part.calls_in_conversation {
         let state = ConversationState::Complete;
-        return tx.set_conversation_state(account, conversation_id, state, None, now);
+        tx.set_conversation_state(account, conversation_id, state, None, now)?;
+        let end = ConversationEnd::Complete;
+        conversation_ended(tx, account, conversation_id, end, message, now)?;
+        return Ok(());
     }
 
     let next = part.sequence_code + 1;
@@ -171,7 +188,8 @@ pub(crate) fn settle_unrun(
     settle(tx, request, &call, results, state, now)
 }
 
-/// Writes a request's `ResultMessage` and `ResultItem`s and its final state.
+/// Writes a request's `ResultMessage` and `ResultItem`s, its final state,
+/// and the callbacks it owes.
 fn settle(
     tx: &mut dyn QueueTx,
     request: &QueuedRequest,
@@ -186,6 +204,7 @@ fn settle(
     tx.insert_result_message(&message)?;
     tx.insert_result_items(&items)?;
     tx.set_request_state(request.row_id, state, now)?;
+    request_settled(tx, request, call, &message, state, now)?;
     Ok(message)
 }
 
@@ -333,8 +352,9 @@ pub fn cancel_conversation(
 
     let state = ConversationState::Error;
     tx.set_conversation_state(account, conversation_id, state, None, now)?;
+    let mut first_settled = None;
     for queued in parts.iter().filter(|queued| !queued.state.is_final()) {
-        settle_unrun(
+        let message = settle_unrun(
             tx,
             queued,
             RequestState::Cancelled,
@@ -342,6 +362,11 @@ pub fn cancel_conversation(
             CANCELLED_MESSAGE,
             now,
         )?;
+        first_settled.get_or_insert(message);
+    }
+    if let Some(message) = first_settled {
+        let end = ConversationEnd::Error;
+        conversation_ended(tx, account, conversation_id, end, &message, now)?;
     }
     Ok(CancelOutcome::Cancelled)
 }

@@ -3,12 +3,14 @@
 //! running, conversations, priorities, schedules, expiry and cancellation.
 //!
 //! Every test goes through the `Store` trait only and runs once per
-//! backend (see `on_every_backend!` at the end); [`Database`] is the one
-//! place that names them. PostgreSQL is found at `CONFAB_TEST_DATABASE_URL`
-//! (by default the local server's `test` database); each test gets a schema
-//! of its own, dropped afterwards.
+//! backend (see `on_every_backend!` at the end and `backends/mod.rs`).
 
 #![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod backends;
+
+use backends::{Backend, Database};
 
 use std::sync::{Arc, Mutex};
 
@@ -20,71 +22,10 @@ use confab_core::object::{ApiObject, ObjectBase};
 use confab_core::options::{QueuePriority, RequestOptions};
 use confab_core::result::ObjectResult;
 use confab_core::{AccountId, AsyncErrorCode, RequestId};
-use confab_store::postgres::{PostgresSettings, PostgresStore};
-use confab_store::sqlite::SqliteStore;
 use confab_store::{
     Executor, IntakeOutcome, ObjectTx, RequestState, ResultScope, Rotation, Store, StoreError,
     Submission,
 };
-
-/// The backends every test runs on.
-#[derive(Debug, Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Where one test's data lives; dropping it removes the data.
-enum Database {
-    Sqlite(tempfile::TempDir),
-    Postgres { server: String, schema: String },
-}
-
-/// The PostgreSQL server the tests use.
-fn postgres_server() -> String {
-    std::env::var("CONFAB_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-impl Database {
-    /// A fresh, empty database.
-    fn new(backend: Backend) -> Self {
-        match backend {
-            Backend::Sqlite => Self::Sqlite(tempfile::tempdir().unwrap()),
-            Backend::Postgres => {
-                let server = postgres_server();
-                let schema = format!("confab_test_{}", uuid::Uuid::new_v4().simple());
-                let mut client = ::postgres::Client::connect(&server, ::postgres::NoTls).unwrap();
-                client
-                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
-                    .unwrap();
-                Self::Postgres { server, schema }
-            }
-        }
-    }
-
-    /// A store on this database; several may be opened one after another.
-    fn open(&self) -> Arc<dyn Store> {
-        match self {
-            Self::Sqlite(dir) => Arc::new(SqliteStore::open(dir.path()).unwrap()),
-            Self::Postgres { server, schema } => {
-                let separator = if server.contains('?') { '&' } else { '?' };
-                let url = format!("{server}{separator}options=-csearch_path%3D{schema}");
-                Arc::new(PostgresStore::open(&url, PostgresSettings::default()).unwrap())
-            }
-        }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Self::Postgres { server, schema } = self
-            && let Ok(mut client) = ::postgres::Client::connect(server, ::postgres::NoTls)
-        {
-            let _ = client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
-        }
-    }
-}
 
 const ACCOUNT: AccountId = AccountId(7_000_001);
 
@@ -733,25 +674,6 @@ fn a_part_arriving_after_the_gap_times_its_conversation_out_at_once(backend: Bac
         vec![("Error".into(), Some(203))]
     );
     assert_eq!(run_all(&store, &executor, late), 0);
-}
-
-/// Runs each named test once per backend, as `sqlite::name` and
-/// `postgres::name`.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Backend::Sqlite);
-            })*
-        }
-        mod postgres {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Backend::Postgres);
-            })*
-        }
-    };
 }
 
 on_every_backend!(

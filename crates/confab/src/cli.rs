@@ -64,6 +64,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Look at and replay callback deliveries.
+    Deliveries {
+        #[command(subcommand)]
+        command: DeliveryCommand,
+    },
 }
 
 /// Settings of `confab serve`.
@@ -78,8 +83,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CONFAB_PUBLIC_URL")]
     pub(crate) public_url: Option<String>,
 
-    /// A host that callbacks may reach over plain HTTP (repeatable; comma
-    /// separated in the environment). All other callbacks must be HTTPS.
+    /// A host that callbacks may reach over plain HTTP and on a private or
+    /// loopback address (repeatable; comma separated in the environment).
+    /// All other callbacks must be HTTPS to a public address.
     #[arg(
         long = "allow-http-callback-host",
         env = "CONFAB_ALLOW_HTTP_CALLBACK_HOSTS",
@@ -122,6 +128,119 @@ pub(crate) struct ServeArgs {
     /// without waiting.
     #[arg(long, env = "CONFAB_TEST_CLOCK")]
     pub(crate) test_clock: bool,
+
+    #[command(flatten)]
+    pub(crate) callbacks: CallbackArgs,
+
+    #[command(flatten)]
+    pub(crate) smtp: SmtpArgs,
+}
+
+/// How callbacks are delivered and retried.
+#[derive(Debug, Args)]
+pub(crate) struct CallbackArgs {
+    /// The API's own behaviour: one attempt per callback, never a retry. A
+    /// failed callback is kept as a dead letter.
+    #[arg(long, env = "CONFAB_CALLBACK_SINGLE_ATTEMPT")]
+    pub(crate) callback_single_attempt: bool,
+
+    /// The bound on the first retry's delay, in milliseconds; it doubles
+    /// with each attempt, and the delay is drawn below it (full jitter).
+    #[arg(long, env = "CONFAB_CALLBACK_BACKOFF_MS", default_value_t = 5_000)]
+    pub(crate) callback_backoff_ms: u64,
+
+    /// The most the retry delay's bound grows to, in milliseconds.
+    #[arg(
+        long,
+        env = "CONFAB_CALLBACK_MAX_BACKOFF_MS",
+        default_value_t = 3_600_000
+    )]
+    pub(crate) callback_max_backoff_ms: u64,
+
+    /// How long a failing callback is retried, in seconds, before it is
+    /// kept as a dead letter.
+    #[arg(
+        long,
+        env = "CONFAB_CALLBACK_RETRY_WINDOW_SECS",
+        default_value_t = 86_400
+    )]
+    pub(crate) callback_retry_window_secs: u64,
+
+    /// How long one callback attempt may take, in milliseconds.
+    #[arg(long, env = "CONFAB_CALLBACK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub(crate) callback_timeout_ms: u64,
+
+    /// How often, in milliseconds, the deliverer looks for due callbacks
+    /// when nothing wakes it.
+    #[arg(
+        long,
+        env = "CONFAB_CALLBACK_POLL_INTERVAL_MS",
+        default_value_t = 1_000
+    )]
+    pub(crate) callback_poll_interval_ms: u64,
+}
+
+/// The SMTP relay for e-mail callbacks.
+#[derive(Debug, Args)]
+pub(crate) struct SmtpArgs {
+    /// The relay, as host:port. Without it, e-mail callbacks are accepted
+    /// and kept as dead letters.
+    #[arg(long, env = "CONFAB_SMTP_RELAY")]
+    pub(crate) smtp_relay: Option<String>,
+
+    /// The sender address of e-mail callbacks.
+    #[arg(long, env = "CONFAB_SMTP_FROM", default_value = "confab@localhost")]
+    pub(crate) smtp_from: String,
+
+    /// How the connection to the relay is secured.
+    #[arg(long, env = "CONFAB_SMTP_TLS", default_value = "starttls")]
+    pub(crate) smtp_tls: SmtpTlsMode,
+
+    /// The relay user name (from the environment only).
+    #[arg(long, env = "CONFAB_SMTP_USERNAME", hide = true)]
+    pub(crate) smtp_username: Option<String>,
+
+    /// The relay password (from the environment only).
+    #[arg(
+        long,
+        env = "CONFAB_SMTP_PASSWORD",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub(crate) smtp_password: Option<String>,
+}
+
+/// `--smtp-tls`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SmtpTlsMode {
+    /// Plain SMTP.
+    None,
+    /// STARTTLS, required.
+    Starttls,
+    /// TLS from the start (SMTPS).
+    Tls,
+}
+
+/// `confab deliveries …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeliveryCommand {
+    /// List callback deliveries as JSON, newest first.
+    List {
+        /// Only dead letters.
+        #[arg(long)]
+        dead: bool,
+        /// Only this account's.
+        #[arg(long)]
+        account: Option<i64>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Put a delivery back in the queue, due now, with a fresh retry window.
+    Replay {
+        /// The delivery id (its webhook-id).
+        id: String,
+    },
 }
 
 /// `confab clients …`.
@@ -163,6 +282,16 @@ pub(crate) enum AccountCommand {
         #[arg(long)]
         name: String,
     },
+    /// Print the secret the account's callbacks are signed with, as JSON
+    /// (made on first use).
+    WebhookSecret {
+        /// The account (MID).
+        #[arg(long)]
+        account: i64,
+        /// Replace the secret with a new one first.
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 /// Sets up logging: `RUST_LOG` if set, else info for Confab and warnings
@@ -175,7 +304,10 @@ pub(crate) enum AccountCommand {
 /// what is left when it is dropped, so keep it until the program ends.
 pub(crate) fn init_tracing(format: LogFormat) -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("warn,confab=info,confab_api=info,confab_engine=info,confab_store=info")
+        EnvFilter::new(
+            "warn,confab=info,confab_api=info,confab_engine=info,confab_store=info,\
+             confab_deliver=info",
+        )
     });
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)

@@ -7,9 +7,13 @@
 //! confab clients create [--account MID] # prints a new client as JSON
 //! confab users create --account MID --username U --password P
 //! confab accounts create --name NAME
+//! confab accounts webhook-secret --account MID [--rotate]
+//! confab deliveries list [--dead] [--account MID]
+//! confab deliveries replay ID
 //! ```
 
 mod cli;
+mod deliveries;
 mod serve;
 
 use std::path::Path;
@@ -83,6 +87,10 @@ fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&created)?);
             Ok(())
         }
+        Command::Accounts {
+            command: AccountCommand::WebhookSecret { account, rotate },
+        } => deliveries::webhook_secret(&database, account, rotate),
+        Command::Deliveries { command } => deliveries::run(&database, command),
     }
 }
 

@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 use confab_api::{ApiSettings, AppState, ServerLimits};
 use confab_core::intake::IntakePolicy;
+use confab_deliver::{DeliverySettings, RetryPolicy, SmtpSettings, SmtpTls};
 use confab_engine::{Clock, Engine, EngineSettings, HousekeepingSettings, SystemClock, TestClock};
 use confab_store::Store;
 use tracing::{info, warn};
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, SmtpArgs, SmtpTlsMode};
 use crate::{Database, open_store};
 
 /// Runs the server. The store is opened before the async runtime starts:
@@ -59,13 +60,16 @@ async fn serve(
         }
         None => Arc::new(SystemClock),
     };
-    let engine = Engine::new(store, settings, clock);
+    let delivery = delivery_settings(&args)?;
+    let engine = Engine::new(store.clone(), settings, clock);
     // Without a worker the node still accepts and queues calls: the API's
     // own behaviour during maintenance, and a way to measure intake alone.
     // Housekeeping pauses with it: nothing times out or is purged while no
     // work runs.
     let worker = (!args.no_worker).then(|| engine.start_worker());
     let housekeeping = (!args.no_worker).then(|| engine.start_housekeeping());
+    // Deliveries run even without a worker: what is in the outbox is owed.
+    let deliverer = confab_deliver::start(store, delivery).context("start the deliverer")?;
 
     let api = ApiSettings {
         public_url: args.public_url.clone(),
@@ -90,6 +94,8 @@ async fn serve(
     if let Some(housekeeping) = housekeeping {
         housekeeping.stop().await;
     }
+    info!("stopping the deliverer");
+    deliverer.stop().await;
     info!("confab stopped");
     Ok(())
 }
@@ -103,6 +109,59 @@ fn housekeeping_settings(args: &ServeArgs) -> HousekeepingSettings {
         retention: Duration::from_secs(args.retention_days.saturating_mul(DAY_SECS)),
         ..HousekeepingSettings::default()
     }
+}
+
+/// The deliverer's settings from the command line.
+fn delivery_settings(args: &ServeArgs) -> anyhow::Result<DeliverySettings> {
+    let callbacks = &args.callbacks;
+    let retry = RetryPolicy {
+        initial_backoff: Duration::from_millis(callbacks.callback_backoff_ms.max(1)),
+        max_backoff: Duration::from_millis(callbacks.callback_max_backoff_ms.max(1)),
+        window: Duration::from_secs(callbacks.callback_retry_window_secs),
+        single_attempt: callbacks.callback_single_attempt,
+    };
+    let timeout = Duration::from_millis(callbacks.callback_timeout_ms.max(1));
+    Ok(DeliverySettings {
+        retry,
+        timeout,
+        poll_interval: Duration::from_millis(callbacks.callback_poll_interval_ms.max(1)),
+        policy: IntakePolicy {
+            plain_http_hosts: args.plain_http_hosts.clone(),
+        },
+        smtp: smtp_settings(&args.smtp, timeout)?,
+        ..DeliverySettings::default()
+    })
+}
+
+/// The SMTP relay settings, if a relay is configured.
+fn smtp_settings(smtp: &SmtpArgs, timeout: Duration) -> anyhow::Result<Option<SmtpSettings>> {
+    let Some(relay) = &smtp.smtp_relay else {
+        return Ok(None);
+    };
+    let (host, port) = relay
+        .rsplit_once(':')
+        .with_context(|| format!("--smtp-relay {relay}: expected host:port"))?;
+    let port = port
+        .parse::<u16>()
+        .with_context(|| format!("--smtp-relay {relay}: the port is not a number"))?;
+    let credentials = match (&smtp.smtp_username, &smtp.smtp_password) {
+        (Some(user), Some(password)) => Some((user.clone(), password.clone())),
+        (None, None) => None,
+        _ => anyhow::bail!("CONFAB_SMTP_USERNAME and CONFAB_SMTP_PASSWORD go together"),
+    };
+    let tls = match smtp.smtp_tls {
+        SmtpTlsMode::None => SmtpTls::None,
+        SmtpTlsMode::Starttls => SmtpTls::StartTls,
+        SmtpTlsMode::Tls => SmtpTls::Tls,
+    };
+    Ok(Some(SmtpSettings {
+        host: host.trim_matches(['[', ']']).to_owned(),
+        port,
+        from: smtp.smtp_from.clone(),
+        tls,
+        credentials,
+        timeout,
+    }))
 }
 
 /// On the first start, creates the first account and API client and prints

@@ -11,6 +11,7 @@
 mod accounts;
 mod db;
 mod housekeeping;
+mod outbox;
 mod writer;
 
 use std::sync::Arc;
@@ -27,8 +28,10 @@ use postgres::{Client, Config, IsolationLevel, NoTls};
 use crate::columns::millis;
 use crate::error::StoreError;
 use crate::model::{IntakeOutcome, NewClient, Pending, RanRequest, RetrieveCursor, Submission};
+use crate::outbox::{Delivery, DeliveryOutcome, DeliveryQuery};
+use crate::tx::OutboxTx;
 use crate::tx::{Executor, ReadTx};
-use crate::{ConversationKey, Rotation, Store, intake, retention, timeout, work};
+use crate::{ConversationKey, Rotation, Store, intake, outbox as rules, retention, timeout, work};
 use db::{PgDb, StatementCache};
 use writer::{NEW_WORK_CHANNEL, Writer};
 
@@ -103,6 +106,7 @@ pub struct PostgresStore {
     writer: Writer,
     config: Config,
     stopped: Arc<AtomicBool>,
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -137,6 +141,7 @@ impl PostgresStore {
             writer,
             config,
             stopped: Arc::new(AtomicBool::new(false)),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -247,9 +252,16 @@ impl Store for PostgresStore {
         limit: usize,
         mut rotation: Rotation,
     ) -> Result<(Vec<RanRequest>, Rotation), StoreError> {
-        let ran = self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
-            run_due_in(db, executor.as_ref(), &mut rotation, now, limit)
-        })?;
+        let (ran, wrote_deliveries) =
+            self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
+                let deliveries_before = db.last_delivery_row()?;
+                let ran = run_due_in(db, executor.as_ref(), &mut rotation, now, limit)?;
+                Ok((ran, db.last_delivery_row()? != deliveries_before))
+            })?;
+        // Only now is the batch committed, so the deliverer will find it.
+        if wrote_deliveries {
+            self.outbox_wake.notify_one();
+        }
         Ok((ran, rotation))
     }
 
@@ -317,6 +329,70 @@ impl Store for PostgresStore {
             }
             retention::purge_batch(db, now, retention, limit)
         })
+    }
+
+    fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake.clone()
+    }
+
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.writer
+            .submit_blocking(move |db| rules::claim(db, now, lease, limit))
+    }
+
+    fn finish_delivery(
+        &self,
+        claimed: Delivery,
+        outcome: DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .submit_blocking(move |db| rules::finish(db, &claimed, &outcome, now))
+    }
+
+    fn deliveries(&self, query: DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+            db.deliveries(&query)
+        })
+    }
+
+    fn replay_delivery(
+        &self,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let delivery_id = delivery_id.to_owned();
+        self.writer
+            .submit_blocking(move |db| rules::replay(db, &delivery_id, now))
+    }
+
+    fn webhook_secret(&self, account: AccountId, fresh: String) -> Result<String, StoreError> {
+        let stored = self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+            db.webhook_secret(account)
+        })?;
+        if let Some(secret) = stored {
+            return Ok(secret);
+        }
+        // Two nodes may create it at once; the insert keeps the first.
+        self.writer.submit_blocking(move |db| {
+            db.execute(
+                "INSERT INTO webhook_secrets (account_id, secret, created_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (account_id) DO NOTHING",
+                &[&account.0, &fresh, &millis(Utc::now())],
+            )?;
+            db.webhook_secret(account)?
+                .ok_or_else(|| StoreError::Corrupt("no webhook secret after insert".into()))
+        })
+    }
+
+    fn rotate_webhook_secret(&self, account: AccountId, fresh: String) -> Result<(), StoreError> {
+        self.writer
+            .submit_blocking(move |db| db.set_webhook_secret(account, &fresh, Utc::now()))
     }
 
     fn watch_new_work(&self, wake: Arc<dyn Fn() + Send + Sync>) {

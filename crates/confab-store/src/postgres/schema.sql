@@ -165,3 +165,36 @@ ALTER TABLE requests SET (autovacuum_vacuum_scale_factor = 0.02,
     autovacuum_vacuum_threshold = 500, fillfactor = 80);
 ALTER TABLE conversations SET (autovacuum_vacuum_scale_factor = 0.02,
     autovacuum_vacuum_threshold = 500, fillfactor = 80);
+
+-- The outbox: callbacks owed, written in the transaction that settled what
+-- they report. A deliverer leases due rows (next_attempt_at moves to the end
+-- of the lease and attempts counts up), then records the outcome; a row whose
+-- deliverer died comes due again when its lease runs out.
+CREATE TABLE IF NOT EXISTS deliveries (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_id TEXT NOT NULL UNIQUE,
+    account_id BIGINT NOT NULL,
+    request_id TEXT NOT NULL,
+    conversation_id TEXT,
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,
+    notice TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    lease_until BIGINT,
+    last_error TEXT,
+    retry_from BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT
+);
+
+CREATE INDEX IF NOT EXISTS deliveries_due
+    ON deliveries (next_attempt_at, id) WHERE state = 'Pending';
+
+-- Each account's secret for signing its callbacks (Standard Webhooks).
+CREATE TABLE IF NOT EXISTS webhook_secrets (
+    account_id BIGINT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -9,6 +9,7 @@ mod checkpoint;
 pub use crate::credentials::FIRST_ACCOUNT_ID;
 mod db;
 mod housekeeping;
+mod outbox;
 #[cfg(test)]
 mod query_plans;
 mod writer;
@@ -25,8 +26,10 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
 use crate::model::{IntakeOutcome, NewClient, Pending, RanRequest, RetrieveCursor, Submission};
+use crate::outbox::{Delivery, DeliveryOutcome, DeliveryQuery};
+use crate::tx::OutboxTx;
 use crate::tx::{Executor, ReadTx};
-use crate::{ConversationKey, Rotation, Store, intake, retention, timeout, work};
+use crate::{ConversationKey, Rotation, Store, intake, outbox as rules, retention, timeout, work};
 use db::{Db, in_savepoint, millis};
 use writer::Writer;
 
@@ -46,6 +49,7 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
     _checkpointer: checkpoint::Checkpointer,
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -92,6 +96,7 @@ impl SqliteStore {
             readers,
             path,
             _checkpointer: checkpointer,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -174,7 +179,8 @@ impl Store for SqliteStore {
         limit: usize,
         mut rotation: Rotation,
     ) -> Result<(Vec<RanRequest>, Rotation), StoreError> {
-        self.writer.submit_blocking(move |db| {
+        let (ran, rotation, wrote_deliveries) = self.writer.submit_blocking(move |db| {
+            let deliveries_before = db.last_delivery_row()?;
             let mut ran = Vec::new();
             while ran.len() < limit {
                 // Each request in its own savepoint: a store failure in one
@@ -194,8 +200,14 @@ impl Store for SqliteStore {
                     }
                 }
             }
-            Ok((ran, rotation))
-        })
+            let wrote_deliveries = db.last_delivery_row()? != deliveries_before;
+            Ok((ran, rotation, wrote_deliveries))
+        })?;
+        // Only now is the batch committed, so the deliverer will find it.
+        if wrote_deliveries {
+            self.outbox_wake.notify_one();
+        }
+        Ok((ran, rotation))
     }
 
     fn run_now(
@@ -258,5 +270,71 @@ impl Store for SqliteStore {
     ) -> Result<usize, StoreError> {
         self.writer
             .submit_blocking(move |db| retention::purge_batch(db, now, retention, limit))
+    }
+
+    fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake.clone()
+    }
+
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.writer
+            .submit_blocking(move |db| rules::claim(db, now, lease, limit))
+    }
+
+    fn finish_delivery(
+        &self,
+        claimed: Delivery,
+        outcome: DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .submit_blocking(move |db| rules::finish(db, &claimed, &outcome, now))
+    }
+
+    fn deliveries(&self, query: DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        let mut conn = self.readers.get()?;
+        let tx = conn.transaction()?;
+        let deliveries = Db { conn: &tx }.deliveries(&query)?;
+        tx.finish()?;
+        Ok(deliveries)
+    }
+
+    fn replay_delivery(
+        &self,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let delivery_id = delivery_id.to_owned();
+        self.writer
+            .submit_blocking(move |db| rules::replay(db, &delivery_id, now))
+    }
+
+    fn webhook_secret(&self, account: AccountId, fresh: String) -> Result<String, StoreError> {
+        // Every HTTP callback reads the secret, so the common case stays
+        // off the single writer.
+        let mut conn = self.readers.get()?;
+        let tx = conn.transaction()?;
+        let stored = Db { conn: &tx }.webhook_secret(account)?;
+        tx.finish()?;
+        if let Some(secret) = stored {
+            return Ok(secret);
+        }
+        self.writer.submit_blocking(move |db| {
+            if let Some(secret) = db.webhook_secret(account)? {
+                return Ok(secret);
+            }
+            db.set_webhook_secret(account, &fresh, Utc::now())?;
+            Ok(fresh)
+        })
+    }
+
+    fn rotate_webhook_secret(&self, account: AccountId, fresh: String) -> Result<(), StoreError> {
+        self.writer
+            .submit_blocking(move |db| db.set_webhook_secret(account, &fresh, Utc::now()))
     }
 }

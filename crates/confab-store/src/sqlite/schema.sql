@@ -148,3 +148,36 @@ CREATE TABLE IF NOT EXISTS retrieve_cursors (
 
 CREATE INDEX IF NOT EXISTS retrieve_cursors_created
     ON retrieve_cursors (created_at);
+
+-- The outbox: callbacks owed, written in the transaction that settled what
+-- they report. A deliverer leases due rows (next_attempt_at moves to the end
+-- of the lease and attempts counts up), then records the outcome; a row whose
+-- deliverer died comes due again when its lease runs out.
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL UNIQUE,
+    account_id INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    conversation_id TEXT,
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,
+    notice TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    last_error TEXT,
+    retry_from INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER
+);
+
+CREATE INDEX IF NOT EXISTS deliveries_due
+    ON deliveries (next_attempt_at, id) WHERE state = 'Pending';
+
+-- Each account's secret for signing its callbacks (Standard Webhooks).
+CREATE TABLE IF NOT EXISTS webhook_secrets (
+    account_id INTEGER PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod callbacks;
 mod cancellation;
 mod clock;
 mod conversations;
@@ -15,6 +16,7 @@ mod error_codes;
 mod fairness;
 mod isolation;
 mod objects;
+mod receiver;
 mod results;
 mod retention;
 mod scheduling;

@@ -390,7 +390,8 @@ fn isolate_environment(command: &mut Command) {
     command
         .env(
             "RUST_LOG",
-            "warn,confab=info,confab_api=info,confab_engine=info,confab_store=info",
+            "warn,confab=info,confab_api=info,confab_engine=info,confab_store=info,\
+             confab_deliver=info",
         )
         .env("RUST_BACKTRACE", "0");
 }
@@ -460,6 +461,9 @@ fn parse_client(value: &Value) -> ClientCredentials {
 
 /// An HTTP client for loopback calls.
 pub fn http_client() -> reqwest::Client {
+    // reqwest comes with rustls but no crypto provider (confab-deliver
+    // picks ring); a second install is refused, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
         .build()

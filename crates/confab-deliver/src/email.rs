@@ -1,0 +1,146 @@
+//! E-mail callbacks, sent through the operator's SMTP relay, with the
+//! results as a zip attachment when the entry asked for them.
+
+use std::time::Duration;
+
+use confab_store::outbox::Delivery;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::error::{AttemptError, StartError};
+use crate::render::{ZIP_NAME, mail_text, results_zip};
+
+/// How the connection to the relay is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on loopback or in a trusted network).
+    None,
+    /// Plain, then upgraded with STARTTLS, which must succeed.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// The SMTP relay settings.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    /// The relay's host name or address.
+    pub host: String,
+    /// The relay's port.
+    pub port: u16,
+    /// The sender address.
+    pub from: String,
+    /// How the connection is secured.
+    pub tls: SmtpTls,
+    /// User name and password, if the relay wants them.
+    pub credentials: Option<(String, String)>,
+    /// How long one message may take.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password stays out of logs.
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("from", &self.from)
+            .field("tls", &self.tls)
+            .field("has_credentials", &self.credentials.is_some())
+            .finish()
+    }
+}
+
+/// A connection recipe for the relay, with the sender.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// Prepares sending through the relay in `settings` (no connection is
+    /// made yet).
+    ///
+    /// # Errors
+    ///
+    /// When the sender address or the TLS settings are not usable.
+    pub fn new(settings: &SmtpSettings) -> Result<Self, StartError> {
+        let relay = format!("{}:{}", settings.host, settings.port);
+        let failed = |reason: String| StartError::Smtp {
+            relay: relay.clone(),
+            reason,
+        };
+        let from = settings
+            .from
+            .parse::<Mailbox>()
+            .map_err(|error| failed(format!("sender {}: {error}", settings.from)))?;
+        let tls = match settings.tls {
+            SmtpTls::None => Tls::None,
+            SmtpTls::StartTls | SmtpTls::Tls => {
+                let parameters = TlsParameters::new(settings.host.clone())
+                    .map_err(|error| failed(error.to_string()))?;
+                match settings.tls {
+                    SmtpTls::Tls => Tls::Wrapper(parameters),
+                    _ => Tls::Required(parameters),
+                }
+            }
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
+            .port(settings.port)
+            .tls(tls)
+            .timeout(Some(settings.timeout));
+        if let Some((user, password)) = &settings.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        Ok(Self {
+            transport: builder.build(),
+            from,
+        })
+    }
+
+    /// Sends `delivery` as one message.
+    ///
+    /// # Errors
+    ///
+    /// Permanent for an address that is not one; transient when the relay
+    /// could not be reached or refused the message.
+    pub async fn send(&self, delivery: &Delivery) -> Result<(), AttemptError> {
+        let message = self.message(delivery)?;
+        self.transport
+            .send(message)
+            .await
+            .map_err(|error| AttemptError::Transient(format!("SMTP relay: {error}")))?;
+        Ok(())
+    }
+
+    /// Builds the message: the fields as text, the results attached.
+    fn message(&self, delivery: &Delivery) -> Result<Message, AttemptError> {
+        let to = delivery.address.parse::<Mailbox>().map_err(|error| {
+            AttemptError::Permanent(format!("bad e-mail address {}: {error}", delivery.address))
+        })?;
+        let notice = &delivery.notice;
+        let text = SinglePart::plain(mail_text(notice));
+        let zip = results_zip(notice)
+            .map_err(|error| AttemptError::Permanent(format!("zip the results: {error}")))?;
+        let body = match zip {
+            Some(bytes) => {
+                let zip_type = ContentType::parse("application/zip")
+                    .map_err(|error| AttemptError::Permanent(error.to_string()))?;
+                let attachment = Attachment::new(ZIP_NAME.to_owned()).body(bytes, zip_type);
+                MultiPart::mixed().singlepart(text).singlepart(attachment)
+            }
+            None => MultiPart::mixed().singlepart(text),
+        };
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(notice.summary())
+            .message_id(Some(format!("<{}@confab>", delivery.delivery_id)))
+            .multipart(body)
+            .map_err(|error| AttemptError::Permanent(format!("build the message: {error}")))
+    }
+}

@@ -1,0 +1,78 @@
+//! Delivering outcomes: the callbacks of `SendResponseTo`, taken from the
+//! store's outbox and sent by HTTP POST or e-mail.
+//!
+//! This crate is the only one in Confab that opens outbound connections.
+//!
+//! ```text
+//!  store outbox ─claim (lease)─► deliverer ─┬─ http: check address, pin, sign, POST
+//!       ▲                                   └─ email: SMTP relay, results.zip
+//!       └──────────── finish: Delivered | retry at t | Dead ◄─┘
+//! ```
+//!
+//! # Layout
+//!
+//! - [`deliverer`]: the background task.
+//! - [`http`] and [`email`]: one attempt on each channel; [`render`]: what
+//!   a notice looks like on them.
+//! - [`address`]: where callbacks may not go; [`signature`]: the Standard
+//!   Webhooks signature; [`retry`]: backoff and the retry window.
+
+pub mod address;
+pub mod deliverer;
+pub mod email;
+pub mod error;
+pub mod http;
+pub mod render;
+pub mod retry;
+pub mod signature;
+
+use std::time::Duration;
+
+use confab_core::intake::IntakePolicy;
+
+pub use deliverer::{DelivererHandle, start};
+pub use email::{SmtpSettings, SmtpTls};
+pub use error::{AttemptError, StartError};
+pub use retry::RetryPolicy;
+pub use signature::new_secret;
+
+/// How deliveries are made.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// When failed deliveries are tried again.
+    pub retry: RetryPolicy,
+    /// How long one HTTP attempt may take.
+    pub timeout: Duration,
+    /// How often the outbox is looked at when nothing wakes the deliverer.
+    pub poll_interval: Duration,
+    /// The most attempts in flight at once.
+    pub batch_size: usize,
+    /// The hosts allowed over plain HTTP, which may also be on private
+    /// addresses.
+    pub policy: IntakePolicy,
+    /// The SMTP relay for e-mail callbacks, if there is one.
+    pub smtp: Option<SmtpSettings>,
+}
+
+impl DeliverySettings {
+    /// How long a claim holds a delivery: longer than any attempt can take,
+    /// so that only a deliverer that died leaves a delivery to be claimed
+    /// again.
+    pub fn lease(&self) -> chrono::Duration {
+        let longest = self.timeout.saturating_mul(2) + Duration::from_secs(5);
+        chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::minutes(5))
+    }
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
+            batch_size: 32,
+            policy: IntakePolicy::default(),
+            smtp: None,
+        }
+    }
+}

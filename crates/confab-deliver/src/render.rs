@@ -1,0 +1,67 @@
+//! What a notice looks like on each channel: the `ResultDetailXML`, the
+//! form body of an HTTP callback, and the text and attachment of an e-mail.
+
+use std::io::Write as _;
+
+use confab_core::callback::Notice;
+use confab_soap::encode::{ObjectEcho, result_detail_xml_with_objects};
+use zip::write::SimpleFileOptions;
+
+/// The name of the e-mail attachment and of the file inside it.
+pub const ZIP_NAME: &str = "results.zip";
+/// The name of the results file inside the attachment.
+pub const XML_NAME: &str = "results.xml";
+
+/// The `ResultDetailXML` of a notice; empty when it carries no results.
+pub fn detail_xml(notice: &Notice) -> String {
+    let Some(detail) = &notice.detail else {
+        return String::new();
+    };
+    let echo = match (detail.objects.is_empty(), detail.only_include_base) {
+        (true, _) => ObjectEcho::None,
+        (false, false) => ObjectEcho::Full(&detail.objects),
+        (false, true) => ObjectEcho::BaseOnly(&detail.objects),
+    };
+    result_detail_xml_with_objects(notice.operation, &detail.results, &echo)
+}
+
+/// The form-encoded body of an HTTP callback.
+pub fn form_body(notice: &Notice) -> String {
+    let detail = detail_xml(notice);
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(notice.form_fields(&detail))
+        .finish()
+}
+
+/// The text of an e-mail: every field but the results, one per line.
+pub fn mail_text(notice: &Notice) -> String {
+    let mut text = String::new();
+    for (name, value) in notice.form_fields("") {
+        if name != "ResultDetailXML" {
+            text.push_str(&format!("{name}: {value}\n"));
+        }
+    }
+    if notice.detail.is_some() {
+        text.push_str(&format!("\nThe results are attached as {ZIP_NAME}.\n"));
+    }
+    text
+}
+
+/// The `results.zip` attachment holding `results.xml`, or `None` when the
+/// notice carries no results.
+///
+/// # Errors
+///
+/// When the archive cannot be written, which for an in-memory buffer means
+/// a bug in the zip library.
+pub fn results_zip(notice: &Notice) -> Result<Option<Vec<u8>>, zip::result::ZipError> {
+    if notice.detail.is_none() {
+        return Ok(None);
+    }
+    let xml = detail_xml(notice);
+    let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    archive.start_file(XML_NAME, options)?;
+    archive.write_all(xml.as_bytes())?;
+    Ok(Some(archive.finish()?.into_inner()))
+}

@@ -1,0 +1,89 @@
+//! The backends the store's tests run on, and the one place that names
+//! them. PostgreSQL is found at `CONFAB_TEST_DATABASE_URL` (by default the
+//! local server's `test` database); each test gets a schema of its own,
+//! dropped afterwards.
+
+use std::sync::Arc;
+
+use confab_store::Store;
+use confab_store::postgres::{PostgresSettings, PostgresStore};
+use confab_store::sqlite::SqliteStore;
+
+/// The backends every test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where one test's data lives; dropping it removes the data.
+pub enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres { server: String, schema: String },
+}
+
+/// The PostgreSQL server the tests use.
+fn postgres_server() -> String {
+    std::env::var("CONFAB_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+impl Database {
+    /// A fresh, empty database.
+    pub fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::Sqlite(tempfile::tempdir().unwrap()),
+            Backend::Postgres => {
+                let server = postgres_server();
+                let schema = format!("confab_test_{}", uuid::Uuid::new_v4().simple());
+                let mut client = ::postgres::Client::connect(&server, ::postgres::NoTls).unwrap();
+                client
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .unwrap();
+                Self::Postgres { server, schema }
+            }
+        }
+    }
+
+    /// A store on this database; several may be opened one after another.
+    pub fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(dir.path()).unwrap()),
+            Self::Postgres { server, schema } => {
+                let separator = if server.contains('?') { '&' } else { '?' };
+                let url = format!("{server}{separator}options=-csearch_path%3D{schema}");
+                Arc::new(PostgresStore::open(&url, PostgresSettings::default()).unwrap())
+            }
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Self::Postgres { server, schema } = self
+            && let Ok(mut client) = ::postgres::Client::connect(server, ::postgres::NoTls)
+        {
+            let _ = client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+        }
+    }
+}
+
+/// Runs each named test once per backend, as `sqlite::name` and
+/// `postgres::name`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name($crate::backends::Backend::Sqlite);
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                super::$name($crate::backends::Backend::Postgres);
+            })*
+        }
+    };
+}

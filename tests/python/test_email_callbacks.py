@@ -1,0 +1,178 @@
+"""E-mail callbacks against a real SMTP server on loopback (aiosmtpd): the
+message goes to the address `SendResponseTo` names, says what happened, and
+with `IncludeResults` carries `results.zip` holding `results.xml` with the
+results. Without a relay, an e-mail callback is kept as a dead letter that
+says why.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import socket
+import zipfile
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+from aiosmtpd.controller import Controller
+from lxml import etree
+
+from confab_support import (
+    HTTP_TIMEOUT_S,
+    PARTNER_NS,
+    XSI_NS,
+    ConfabServer,
+    ServerPool,
+    child_text,
+    poll,
+    run_cli,
+    soap_body_child,
+)
+
+RECIPIENT = "results@example.test"
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    envelopes: list = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_relay():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailing_confab(server_pool: ServerPool, smtp_relay, request: pytest.FixtureRequest):
+    controller, _ = smtp_relay
+    relay = f"{controller.hostname}:{controller.port}"
+    server = server_pool.start(
+        ("--smtp-relay", relay, "--smtp-tls", "none", "--smtp-from", "confab@example.test")
+    )
+    yield server
+    server.stop()
+    request.node.add_report_section("teardown", "confab log", server.log_text(80))
+
+
+def soap(server: ConfabServer, action: str, body: str) -> etree._Element:
+    """Posts `body` in a SOAP 1.1 envelope with a fresh token and returns
+    the body's response element."""
+    token = server.oauth2_token()["access_token"]
+    envelope = (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+        f'xmlns:xsi="{XSI_NS}">'
+        f'<soap:Header><fueloauth xmlns="http://exacttarget.com">{token}</fueloauth>'
+        f"</soap:Header><soap:Body>{body}</soap:Body></soap:Envelope>"
+    )
+    answer = requests.post(
+        server.soap_url,
+        data=envelope.encode(),
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": action},
+        timeout=HTTP_TIMEOUT_S,
+    )
+    assert answer.status_code == 200, answer.text
+    return soap_body_child(answer.content)
+
+
+def create_log(server: ConfabServer) -> None:
+    soap(
+        server,
+        "Create",
+        f'<CreateRequest xmlns="{PARTNER_NS}"><Options/>'
+        '<Objects xsi:type="DataExtension"><CustomerKey>Log</CustomerKey><Name>Log</Name>'
+        "<Fields><Field><Name>Id</Name><FieldType>Text</FieldType>"
+        "<MaxLength>50</MaxLength><IsPrimaryKey>true</IsPrimaryKey></Field></Fields>"
+        "</Objects></CreateRequest>",
+    )
+
+
+def queue_row(server: ConfabServer, row_id: str, include_results: bool) -> str:
+    """Queues a Create of a Log row with an e-mail callback; its RequestID."""
+    response = soap(
+        server,
+        "Create",
+        f'<CreateRequest xmlns="{PARTNER_NS}"><Options>'
+        "<RequestType>Asynchronous</RequestType>"
+        "<SendResponseTo><ResponseType>email</ResponseType>"
+        f"<ResponseAddress>{RECIPIENT}</ResponseAddress>"
+        "<RespondWhen>OnCallComplete</RespondWhen>"
+        f"<IncludeResults>{str(include_results).lower()}</IncludeResults>"
+        "</SendResponseTo></Options>"
+        '<Objects xsi:type="DataExtensionObject"><CustomerKey>Log</CustomerKey>'
+        f"<Properties><Property><Name>Id</Name><Value>{row_id}</Value></Property>"
+        "</Properties></Objects></CreateRequest>",
+    )
+    assert child_text(response, "OverallStatus") == "OK", etree.tostring(response)
+    request_id = child_text(response, "RequestID")
+    assert request_id
+    return request_id
+
+
+def test_an_email_callback_carries_the_results_as_a_zip(mailing_confab, smtp_relay):
+    _, inbox = smtp_relay
+    create_log(mailing_confab)
+    request_id = queue_row(mailing_confab, "1", include_results=True)
+
+    envelope = poll(lambda: inbox.envelopes[0] if inbox.envelopes else None, "the e-mail")
+    assert envelope.rcpt_tos == [RECIPIENT]
+    assert envelope.mail_from == "confab@example.test"
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert message["To"] == RECIPIENT
+    assert request_id in message["Subject"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"RequestID: {request_id}" in text
+    assert "StatusCode: OK" in text
+
+    attachments = list(message.iter_attachments())
+    assert [part.get_filename() for part in attachments] == ["results.zip"]
+    archive = zipfile.ZipFile(io.BytesIO(attachments[0].get_content()))
+    assert archive.namelist() == ["results.xml"]
+    results = etree.fromstring(archive.read("results.xml"))
+    assert etree.QName(results).localname == "Results"
+    result = results.find(f"{{{PARTNER_NS}}}Result")
+    assert child_text(result, "StatusCode") == "OK"
+    assert child_text(result, "RequestID") == request_id
+
+
+def test_an_email_callback_without_results_has_no_attachment(mailing_confab, smtp_relay):
+    _, inbox = smtp_relay
+    create_log(mailing_confab)
+    request_id = queue_row(mailing_confab, "2", include_results=False)
+
+    envelope = poll(lambda: inbox.envelopes[0] if inbox.envelopes else None, "the e-mail")
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert request_id in message["Subject"]
+    assert list(message.iter_attachments()) == []
+
+
+def test_an_email_callback_without_a_relay_is_a_dead_letter(server_pool: ServerPool):
+    server = server_pool.start()
+    create_log(server)
+    request_id = queue_row(server, "3", include_results=True)
+
+    def dead_letters():
+        dead = run_cli(server.binary, server.data_dir, "deliveries", "list", "--dead")
+        return dead or None
+
+    dead = poll(dead_letters, "the dead letter")
+    assert dead[0]["request_id"] == request_id
+    assert dead[0]["channel"] == "email"
+    assert "no SMTP relay" in dead[0]["last_error"]

@@ -48,7 +48,7 @@ pub(crate) enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage API clients (client_id and client_secret for /v2/token).
     Clients {
         #[command(subcommand)]

@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<()> {
     let _log_writer = cli::init_tracing(cli.log_format);
     let database = Database::named_by(&cli.data_dir, cli.database_url.as_deref());
     match cli.command {
-        Command::Serve(args) => serve::run(&database, args),
+        Command::Serve(args) => serve::run(&database, *args),
         Command::Clients {
             command: ClientCommand::Create { account },
         } => {

@@ -2,8 +2,11 @@
 //! and deleting old rows, each in one indexed statement.
 //!
 //! Any node may run housekeeping; [`HOUSEKEEPING_LOCK`] makes one node at a
-//! time do it without a fixed leader. A node that dies releases the lock
-//! with its connection, and the next node to try takes over.
+//! time do it without a fixed leader. A node that finds the lock taken
+//! waits for it rather than skipping its pass, so that a pass that returns
+//! has really been done (the test clock relies on that); by then the other
+//! node has usually left it nothing to do. A node that dies releases the
+//! lock with its connection, and the next node takes over.
 
 use chrono::{DateTime, Utc};
 use confab_core::AccountId;
@@ -17,17 +20,12 @@ use crate::tx::HousekeepingTx;
 /// The advisory lock a housekeeping transaction holds.
 pub(crate) const HOUSEKEEPING_LOCK: i64 = 266_323;
 
-/// Takes the housekeeping lock for the rest of the transaction, if no other
-/// node holds it.
-pub(crate) fn try_lock(db: &mut PgDb<'_, '_>) -> Result<bool, StoreError> {
-    let row = db.query_opt(
-        "SELECT pg_try_advisory_xact_lock($1)",
-        &[&HOUSEKEEPING_LOCK],
-    )?;
-    Ok(match row {
-        Some(row) => row.try_get(0)?,
-        None => false,
-    })
+/// Takes the housekeeping lock for the rest of the transaction, waiting
+/// while another node holds it. It is the transaction's first lock, so the
+/// wait cannot deadlock.
+pub(crate) fn lock(db: &mut PgDb<'_, '_>) -> Result<(), StoreError> {
+    db.execute("SELECT pg_advisory_xact_lock($1)", &[&HOUSEKEEPING_LOCK])?;
+    Ok(())
 }
 
 /// Deletes the oldest rows of `table` whose `column` is before `cutoff`, at

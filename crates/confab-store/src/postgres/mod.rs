@@ -310,9 +310,7 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<ConversationKey>, StoreError> {
         self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
-            if !housekeeping::try_lock(db)? {
-                return Ok(Vec::new());
-            }
+            housekeeping::lock(db)?;
             timeout::time_out_stale_conversations(db, now, gap, limit)
         })
     }
@@ -324,9 +322,7 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<usize, StoreError> {
         self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
-            if !housekeeping::try_lock(db)? {
-                return Ok(0);
-            }
+            housekeeping::lock(db)?;
             retention::purge_batch(db, now, retention, limit)
         })
     }

@@ -12,7 +12,6 @@
 local token = os.getenv("TOKEN")
 local mode = os.getenv("MODE") or "static"
 local counter = 0
-local thread_tag = tostring(math.random(1, 1e9))
 
 local head = [[<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" ]]
   .. [[xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><Header>]]
@@ -27,6 +26,9 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
 wrk.headers["SOAPAction"] = "Create"
 
+-- Each wrk thread runs its own copy of this script. setup runs in the main
+-- one, once per thread, and gives each a distinct tag as a global, so that
+-- the threads' ConversationIDs never collide.
 function setup(thread)
   thread:set("thread_tag", tostring(math.random(1, 1e9)))
 end

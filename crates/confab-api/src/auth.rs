@@ -298,8 +298,13 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// Checks a WS-Security login, through the cache.
+/// Checks a WS-Security login, through the cache and the throttle.
 async fn verify_user(state: &AppState, username: &str, password: &str) -> Result<AccountId, Fault> {
+    let now = state.engine.clock().now();
+    if state.logins.is_locked(username, now) {
+        info!(username, "login refused: too many wrong passwords");
+        return Err(Fault::login_failed());
+    }
     if let Some(account) = state.users.get(username, password) {
         return Ok(account);
     }
@@ -308,10 +313,19 @@ async fn verify_user(state: &AppState, username: &str, password: &str) -> Result
     let verified = tokio::task::spawn_blocking(move || store.verify_user(&name, &secret)).await;
     match verified {
         Ok(Ok(Some(account))) => {
+            state.logins.succeeded(username);
             state.users.put(username, password, account);
             Ok(account)
         }
-        Ok(Ok(None)) => Err(Fault::login_failed()),
+        Ok(Ok(None)) => {
+            if state.logins.failed(username, now) {
+                warn!(
+                    username,
+                    "too many wrong passwords; the user name is locked for a while"
+                );
+            }
+            Err(Fault::login_failed())
+        }
         Ok(Err(error)) => {
             warn!(error = %error, "user lookup failed");
             Err(Fault::server("the login could not be checked"))

@@ -18,6 +18,7 @@ mod auth;
 mod server;
 mod soap;
 mod test_clock;
+mod throttle;
 mod token;
 
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub struct AppState {
     engine: Engine,
     tokens: Arc<Tokens>,
     users: Arc<auth::UserCache>,
+    /// Wrong-password counts, for locking out guessed user names.
+    logins: Arc<throttle::LoginThrottle>,
     settings: Arc<ApiSettings>,
 }
 
@@ -76,6 +79,7 @@ impl AppState {
             engine,
             tokens: Arc::new(Tokens::new(signing_key)),
             users: Arc::new(auth::UserCache::default()),
+            logins: Arc::new(throttle::LoginThrottle::default()),
             settings: Arc::new(settings),
         }
     }

@@ -314,3 +314,34 @@ async fn an_account_cannot_continue_another_accounts_retrieve() {
     );
     assert!(response.results().is_empty());
 }
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_user_name_for_a_minute() {
+    let server = Server::start_with_test_clock(&[]);
+    let client = server.client().await;
+    let account = server.credentials.account_id;
+    server.create_user(account, "guessed", "right password");
+    let login = |password: &str| {
+        client.with_auth(Auth::WsSecurity {
+            username: "Guessed".into(),
+            password: password.into(),
+        })
+    };
+    let body = retrieve("DataExtension", &["CustomerKey"], None);
+
+    for _ in 0..5 {
+        let (_, message) = login("wrong").soap("Retrieve", &body).await.expect_fault();
+        assert_eq!(message, "Login failed");
+    }
+    // Locked: even the right password fails, without a word of why.
+    let (code, message) = login("right password")
+        .soap("Retrieve", &body)
+        .await
+        .expect_fault();
+    assert!(code.ends_with(":Security"), "{code}");
+    assert_eq!(message, "Login failed");
+
+    server.advance_clock(61).await;
+    let response = login("right password").soap("Retrieve", &body).await;
+    assert_eq!(response.overall_status(), "OK");
+}

@@ -11,6 +11,7 @@
 mod backends;
 
 use backends::{Backend, Database};
+use confab_store::postgres::{PostgresSettings, PostgresStore};
 
 use std::sync::{Arc, Mutex};
 
@@ -674,6 +675,63 @@ fn a_part_arriving_after_the_gap_times_its_conversation_out_at_once(backend: Bac
         vec![("Error".into(), Some(203))]
     );
     assert_eq!(run_all(&store, &executor, late), 0);
+}
+
+/// Regression: every start applied the whole schema again, in one
+/// transaction, and `CREATE INDEX IF NOT EXISTS` locks its table against
+/// writes even when the index exists. A node or a command starting beside
+/// busy nodes so waited for their transactions, held its locks while it
+/// did, and could deadlock with them; a command failed with "deadlock
+/// detected" that way. A current schema must now be left alone.
+#[test]
+fn postgres_a_store_opens_while_another_node_writes() {
+    let database = Database::new(Backend::Postgres);
+    drop(database.open());
+    let url = database.postgres_url();
+
+    // Another node, halfway through a write transaction on the busiest
+    // tables.
+    let mut other_node = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    let mut writing = other_node.transaction().unwrap();
+    writing
+        .batch_execute(
+            "LOCK TABLE requests, conversations, result_messages, result_items, \
+             data_extension_rows IN ROW EXCLUSIVE MODE",
+        )
+        .unwrap();
+
+    let (opened_tx, opened_rx) = std::sync::mpsc::channel();
+    let opening = std::thread::spawn(move || {
+        let opened = PostgresStore::open(&url, PostgresSettings::default()).map(drop);
+        let _ = opened_tx.send(opened.map_err(|error| format!("{error:#}")));
+    });
+    let opened = opened_rx.recv_timeout(std::time::Duration::from_secs(10));
+    writing.rollback().unwrap();
+    opening.join().unwrap();
+    assert_eq!(
+        opened,
+        Ok(Ok(())),
+        "opening the store waited for another node's write transaction"
+    );
+}
+
+/// Runs each named test once per backend, as `sqlite::name` and
+/// `postgres::name`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::Sqlite);
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::Postgres);
+            })*
+        }
+    };
 }
 
 on_every_backend!(

@@ -17,14 +17,20 @@ use crate::model::ConversationKey;
 use crate::postgres::db::PgDb;
 use crate::tx::HousekeepingTx;
 
-/// The advisory lock a housekeeping transaction holds.
-pub(crate) const HOUSEKEEPING_LOCK: i64 = 266_323;
+/// The advisory lock a housekeeping transaction holds (with the schema's
+/// hash as its second half).
+pub(crate) const HOUSEKEEPING_LOCK: i32 = 266_323;
 
 /// Takes the housekeeping lock for the rest of the transaction, waiting
 /// while another node holds it. It is the transaction's first lock, so the
 /// wait cannot deadlock.
 pub(crate) fn lock(db: &mut PgDb<'_, '_>) -> Result<(), StoreError> {
-    db.execute("SELECT pg_advisory_xact_lock($1)", &[&HOUSEKEEPING_LOCK])?;
+    // Keyed by schema too: deployments in different schemas of one
+    // database must not wait for each other's housekeeping.
+    db.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+        &[&HOUSEKEEPING_LOCK],
+    )?;
     Ok(())
 }
 

@@ -24,6 +24,7 @@ use confab_core::call::ObjectCall;
 use confab_core::result::ObjectResult;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, IsolationLevel, NoTls};
+use sha2::{Digest, Sha256};
 
 use crate::columns::millis;
 use crate::error::StoreError;
@@ -42,6 +43,13 @@ const SCHEMA: &str = include_str!("schema.sql");
 /// starting together apply it one at a time. Any fixed number will do;
 /// this one spells "confab" on a phone keypad.
 const MIGRATION_LOCK: i64 = 266_322;
+
+/// The `meta` key under which the SHA-256 of the applied schema is kept.
+const SCHEMA_DIGEST_KEY: &str = "schema_sha256";
+
+/// How often the schema is applied again after losing a deadlock to nodes
+/// that are running.
+const MAX_MIGRATION_ATTEMPTS: u32 = 5;
 
 /// How long a pool waits for a connection before giving up.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -174,14 +182,68 @@ impl Drop for PostgresStore {
     }
 }
 
-/// Applies the schema under an advisory lock held on its own connection.
+/// Brings the schema up to date under an advisory lock held on its own
+/// connection.
 fn migrate(config: &Config) -> Result<(), StoreError> {
     let mut client = config.connect(NoTls)?;
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
-    let applied = client.batch_execute(SCHEMA);
+    let applied = apply_schema(&mut client);
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
-    applied?;
-    Ok(())
+    applied
+}
+
+/// Applies the schema unless this very schema was applied before, which
+/// its digest in `meta` tells.
+///
+/// The schema is not simply applied at every start, idempotent as it is:
+/// `CREATE INDEX IF NOT EXISTS` locks its table against writes before it
+/// finds that the index exists, so a node starting beside busy nodes would
+/// wait for their transactions, hold up their next ones, and could
+/// deadlock with them. When the schema did change, nodes of the old
+/// version may be running, so a deadlock lost to them is retried.
+fn apply_schema(client: &mut Client) -> Result<(), StoreError> {
+    let digest = Sha256::digest(SCHEMA.as_bytes()).to_vec();
+    if applied_schema_digest(client)?.as_ref() == Some(&digest) {
+        return Ok(());
+    }
+    let mut attempt = 1;
+    loop {
+        let applied = client.transaction().and_then(|mut tx| {
+            tx.batch_execute(SCHEMA)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&SCHEMA_DIGEST_KEY, &digest],
+            )?;
+            tx.commit()
+        });
+        match applied.map_err(StoreError::from) {
+            Ok(()) => return Ok(()),
+            Err(error) if error.is_retryable() && attempt < MAX_MIGRATION_ATTEMPTS => {
+                tracing::warn!(error = %error, attempt, "applying the schema lost a deadlock; \
+                     applying it again");
+                std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// The digest of the schema last applied, if any was.
+fn applied_schema_digest(client: &mut Client) -> Result<Option<Vec<u8>>, StoreError> {
+    // Before the first start there is no meta table to ask.
+    let has_meta: bool = client
+        .query_one("SELECT to_regclass('meta') IS NOT NULL", &[])?
+        .get(0);
+    if !has_meta {
+        return Ok(None);
+    }
+    let row = client.query_opt(
+        "SELECT value FROM meta WHERE key = $1",
+        &[&SCHEMA_DIGEST_KEY],
+    )?;
+    Ok(row.map(|row| row.get(0)))
 }
 
 impl Store for PostgresStore {

@@ -4,8 +4,10 @@
 -- only ever read with it. Names that SQLite compares with COLLATE NOCASE
 -- are compared here through lower() and indexed the same way.
 --
--- Applied at every start under an advisory lock, so several nodes starting
--- at once apply it one after another; every statement is idempotent.
+-- Applied at start under an advisory lock, so several nodes starting at
+-- once apply it one after another, and only when this text changed since
+-- it was last applied (its SHA-256 is kept in meta): applying it takes
+-- locks that running nodes would wait for. Every statement is idempotent.
 
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,

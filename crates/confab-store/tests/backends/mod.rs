@@ -49,12 +49,22 @@ impl Database {
     pub fn open(&self) -> Arc<dyn Store> {
         match self {
             Self::Sqlite(dir) => Arc::new(SqliteStore::open(dir.path()).unwrap()),
-            Self::Postgres { server, schema } => {
-                let separator = if server.contains('?') { '&' } else { '?' };
-                let url = format!("{server}{separator}options=-csearch_path%3D{schema}");
+            Self::Postgres { .. } => {
+                let url = self.postgres_url();
                 Arc::new(PostgresStore::open(&url, PostgresSettings::default()).unwrap())
             }
         }
+    }
+}
+
+impl Database {
+    /// The URL of this PostgreSQL schema.
+    pub fn postgres_url(&self) -> String {
+        let Self::Postgres { server, schema } = self else {
+            panic!("not a PostgreSQL database");
+        };
+        let separator = if server.contains('?') { '&' } else { '?' };
+        format!("{server}{separator}options=-csearch_path%3D{schema}")
     }
 }
 

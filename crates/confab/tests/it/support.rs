@@ -13,9 +13,11 @@
 //! background is waited for with [`wait_until`].
 //!
 //! The database is SQLite in a temporary directory unless
-//! `CONFAB_IT_DATABASE=postgres`: then each server gets a schema of its own
-//! in the PostgreSQL at `CONFAB_TEST_DATABASE_URL` (by default the local
-//! server's `test` database), dropped when the server is.
+//! `CONFAB_IT_DATABASE=postgres` (or the test asks for a [`Backend`]): then
+//! each server gets a schema of its own in the PostgreSQL at
+//! `CONFAB_TEST_DATABASE_URL` (by default the local server's `test`
+//! database), dropped when the server and every peer started beside it
+//! with [`Server::start_peer`] are gone.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader};
@@ -64,6 +66,33 @@ pub struct ClientCredentials {
     pub account_id: i64,
 }
 
+/// The database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the server's temporary data directory.
+    Sqlite,
+    /// A fresh schema in the PostgreSQL at `CONFAB_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend `CONFAB_IT_DATABASE` names: PostgreSQL for `postgres`,
+    /// SQLite otherwise.
+    pub fn from_env() -> Self {
+        if std::env::var("CONFAB_IT_DATABASE").as_deref() == Ok("postgres") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
+/// The PostgreSQL server the tests use, as a URL.
+pub fn postgres_server_url() -> String {
+    std::env::var("CONFAB_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
 /// Where a test server keeps its data.
 enum TestDatabase {
     /// The embedded default, in the server's data directory.
@@ -73,13 +102,12 @@ enum TestDatabase {
 }
 
 impl TestDatabase {
-    /// A fresh database of the kind `CONFAB_IT_DATABASE` names.
-    fn new() -> Self {
-        if std::env::var("CONFAB_IT_DATABASE").as_deref() != Ok("postgres") {
+    /// A fresh database of the kind `backend` names.
+    fn new(backend: Backend) -> Self {
+        if backend == Backend::Sqlite {
             return Self::Sqlite;
         }
-        let server = std::env::var("CONFAB_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let server = postgres_server_url();
         let schema = format!("confab_it_{}", uuid::Uuid::new_v4().simple());
         let create = format!("CREATE SCHEMA {schema}");
         off_runtime(|| {
@@ -114,23 +142,33 @@ impl Drop for TestDatabase {
         if let Self::Postgres { server, schema } = self {
             let drop = format!("DROP SCHEMA {schema} CASCADE");
             off_runtime(|| {
-                if let Ok(mut client) = postgres::Client::connect(server, postgres::NoTls) {
-                    let _ = client.batch_execute(&drop);
+                // A killed server's connections may still be finishing a
+                // statement; the drop can then lose a deadlock with one of
+                // them, and is tried again.
+                for _ in 0..3 {
+                    let dropped = postgres::Client::connect(server, postgres::NoTls)
+                        .and_then(|mut client| client.batch_execute(&drop));
+                    if dropped.is_ok() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
                 }
             });
         }
     }
 }
 
-/// A running `confab serve` on its own temporary database. The process is
-/// killed (SIGKILL) when the value is dropped.
+/// A running `confab serve` on its own temporary database, or on the
+/// database of the server it is a peer of. The process is killed (SIGKILL)
+/// when the value is dropped.
 pub struct Server {
     data_dir: TempDir,
-    database: TestDatabase,
+    /// Shared by a server and its peers; the schema goes with the last.
+    database: Arc<TestDatabase>,
     extra_args: Vec<String>,
     child: Option<Child>,
     address: String,
-    log: Arc<Mutex<VecDeque<String>>>,
+    log: Arc<Mutex<ServerLog>>,
     /// The first account's client, created before the first start.
     pub credentials: ClientCredentials,
 }
@@ -144,24 +182,55 @@ impl Server {
     /// Starts a server on a fresh data directory with extra `serve`
     /// arguments.
     pub fn start_with(extra_args: &[&str]) -> Self {
-        let data_dir = tempfile::Builder::new()
-            .prefix("confab-it-")
-            .tempdir()
-            .unwrap();
-        let database = TestDatabase::new();
+        Self::start_on(Backend::from_env(), extra_args)
+    }
+
+    /// Starts a server on a fresh database of the kind `backend` names,
+    /// whatever `CONFAB_IT_DATABASE` says, with extra `serve` arguments.
+    pub fn start_on(backend: Backend, extra_args: &[&str]) -> Self {
+        let data_dir = new_data_dir();
+        let database = TestDatabase::new(backend);
         let credentials =
             parse_client(&run_cli(&database, data_dir.path(), &["clients", "create"]));
         let mut server = Self {
             data_dir,
-            database,
+            database: Arc::new(database),
             extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
             address: String::new(),
-            log: Arc::new(Mutex::new(VecDeque::new())),
+            log: Arc::default(),
             credentials,
         };
         server.spawn();
         server
+    }
+
+    /// Starts another node on this server's PostgreSQL schema, with the
+    /// same `serve` arguments and a data directory and port of its own: the
+    /// nodes share every account, client, queue and result. Its `Client`s
+    /// are made with [`Server::client`] like any server's.
+    ///
+    /// # Panics
+    ///
+    /// On SQLite, whose file one process owns.
+    // Only the multi-node tests (tests/nodes) start peers.
+    #[allow(dead_code)]
+    pub fn start_peer(&self) -> Self {
+        assert!(
+            matches!(*self.database, TestDatabase::Postgres { .. }),
+            "only servers on PostgreSQL can have peers"
+        );
+        let mut peer = Self {
+            data_dir: new_data_dir(),
+            database: self.database.clone(),
+            extra_args: self.extra_args.clone(),
+            child: None,
+            address: String::new(),
+            log: Arc::default(),
+            credentials: self.credentials.clone(),
+        };
+        peer.spawn();
+        peer
     }
 
     /// Starts a server on a fresh data directory whose clock the test moves
@@ -227,7 +296,7 @@ impl Server {
     /// `$1`, `$2`…, which both SQLite and PostgreSQL read. The server keeps
     /// running.
     pub fn sql_execute(&self, sql: &str, params: &[&str]) -> u64 {
-        match &self.database {
+        match &*self.database {
             TestDatabase::Sqlite => {
                 let changed = self
                     .sqlite()
@@ -244,7 +313,7 @@ impl Server {
 
     /// The first column of every row a query returns, as integers.
     pub fn sql_integers(&self, sql: &str, params: &[&str]) -> Vec<i64> {
-        match &self.database {
+        match &*self.database {
             TestDatabase::Sqlite => {
                 let database = self.sqlite();
                 let mut statement = database.prepare(sql).unwrap();
@@ -262,9 +331,50 @@ impl Server {
         }
     }
 
+    /// Every row a query returns, each column as text; the query must
+    /// select text (cast where needed, `CAST(x AS TEXT)` reads on both
+    /// databases), and NULL reads as an empty string.
+    // Only the multi-node tests (tests/nodes) read whole rows.
+    #[allow(dead_code)]
+    pub fn sql_texts(&self, sql: &str, params: &[&str]) -> Vec<Vec<String>> {
+        match &*self.database {
+            TestDatabase::Sqlite => {
+                let database = self.sqlite();
+                let mut statement = database.prepare(sql).unwrap();
+                let columns = statement.column_count();
+                statement
+                    .query_map(rusqlite::params_from_iter(params), |found| {
+                        (0..columns)
+                            .map(|column| {
+                                let text: Option<String> = found.get(column)?;
+                                Ok(text.unwrap_or_default())
+                            })
+                            .collect()
+                    })
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            TestDatabase::Postgres { .. } => off_runtime(|| {
+                let params = postgres_params(params);
+                let rows = self.postgres().query(sql, &params).unwrap();
+                rows.iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|column| {
+                                let text: Option<String> = row.get(column);
+                                text.unwrap_or_default()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }),
+        }
+    }
+
     /// The first column of the one row a query returns, as bytes.
     pub fn sql_bytes(&self, sql: &str) -> Vec<u8> {
-        match &self.database {
+        match &*self.database {
             TestDatabase::Sqlite => self
                 .sqlite()
                 .query_row(sql, [], |found| found.get(0))
@@ -366,7 +476,19 @@ impl Server {
             .log
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        log.iter().cloned().collect::<Vec<_>>().join("\n")
+        log.tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    /// How many times the server logged each warning and error since it
+    /// was first started, by level and message (`WARN: …`).
+    // Only the multi-node tests (tests/nodes) report them.
+    #[allow(dead_code)]
+    pub fn log_problems(&self) -> BTreeMap<String, usize> {
+        let log = self
+            .log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        log.problems.clone()
     }
 }
 
@@ -377,6 +499,14 @@ impl Drop for Server {
         }
         self.kill();
     }
+}
+
+/// A fresh temporary data directory.
+fn new_data_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("confab-it-")
+        .tempdir()
+        .unwrap()
 }
 
 /// Keeps the developer's `CONFAB_*` settings and log filter out of the
@@ -396,27 +526,44 @@ fn isolate_environment(command: &mut Command) {
         .env("RUST_BACKTRACE", "0");
 }
 
+/// What a test keeps of a server's log, across its restarts.
+#[derive(Debug, Default)]
+struct ServerLog {
+    /// The last lines.
+    tail: VecDeque<String>,
+    /// How many times each warning and error was logged, by level and
+    /// message (`WARN: …`).
+    problems: BTreeMap<String, usize>,
+}
+
 /// Reads the server's stderr to the end: sends the listening address once
-/// it is logged, and keeps the last lines for a failing test to show. The
-/// pipe is drained until the process dies, so it never fills.
+/// it is logged, counts warnings and errors, and keeps the last lines for a
+/// failing test to show. The pipe is drained until the process dies, so it
+/// never fills.
 fn drain_log(
     stderr: std::process::ChildStderr,
-    log: &Mutex<VecDeque<String>>,
+    log: &Mutex<ServerLog>,
     address_tx: &mpsc::Sender<String>,
 ) {
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
-        if let Ok(event) = serde_json::from_str::<Value>(&line)
-            && event["fields"]["message"] == "confab is listening"
+        let event = serde_json::from_str::<Value>(&line).unwrap_or_default();
+        if event["fields"]["message"] == "confab is listening"
             && let Some(address) = event["fields"]["address"].as_str()
         {
             let _ = address_tx.send(address.to_owned());
         }
         let mut log = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if log.len() == LOG_LINES_KEPT {
-            log.pop_front();
+        if let Some(level @ ("WARN" | "ERROR")) = event["level"].as_str() {
+            let message = event["fields"]["message"].as_str().unwrap_or_default();
+            *log.problems
+                .entry(format!("{level}: {message}"))
+                .or_default() += 1;
         }
-        log.push_back(line);
+        if log.tail.len() == LOG_LINES_KEPT {
+            log.tail.pop_front();
+        }
+        log.tail.push_back(line);
     }
 }
 

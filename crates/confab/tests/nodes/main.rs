@@ -1,0 +1,264 @@
+//! The proof that Confab keeps its promises through crashes: three nodes
+//! on one PostgreSQL database, and one node on SQLite, take a few thousand
+//! conversation parts from concurrent senders while nodes are killed with
+//! SIGKILL and (on PostgreSQL) the database itself restarts. Afterwards
+//! every accepted part has run exactly once, in `SequenceCode` order, with
+//! exactly one result.
+//!
+//! ```text
+//! senders ─ parts, shuffled, spread over nodes ─► node 0 ─┐
+//!   │  resend a failed call to the next live node  node 1 ─┼─► PostgreSQL
+//!   │                                              node 2 ─┘
+//! script:  30% queued: SIGKILL node 1
+//!          50% queued: restart PostgreSQL (fast), load continues
+//!          70% queued: start node 1 again
+//! then:    wait for the queue to drain, read results, rows, requests and
+//!          conversations, check every invariant (invariants.rs)
+//! ```
+//!
+//! This is a test target of its own because restarting PostgreSQL breaks
+//! every other test using it: `scripts/test` runs it after all the others,
+//! one test at a time (`cargo test -p confab --test nodes --
+//! --test-threads=1`). It restarts the local cluster with `pg_ctlcluster`
+//! and always leaves it running (see [`cluster::LocalPostgres`]).
+
+#![allow(clippy::unwrap_used)]
+
+mod cluster;
+mod invariants;
+// This binary uses a part of the HTTP suite's support; the rest is unused
+// here.
+#[allow(dead_code)]
+#[path = "../it/support.rs"]
+mod support;
+mod workload;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cluster::{Cluster, LocalPostgres};
+use invariants::Evidence;
+use support::{Backend, wait_until};
+use workload::{LEDGER, Progress, Random, Receipt, Sent};
+
+/// Conversations in a run, of three to five parts each.
+const CONVERSATIONS: usize = 1_000;
+
+/// Senders working at once, each one conversation at a time.
+const SENDERS: usize = 12;
+
+/// How long the senders may take to reach the next step of the script.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long the nodes may take to run what is queued once sending ended.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How many calls to a node should be in flight when it is killed.
+const KILL_IN_FLIGHT: usize = 3;
+
+/// How long to wait for that many before killing it anyway.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(2);
+
+/// Something done to the nodes or the database while the load runs.
+#[derive(Debug, Clone, Copy)]
+enum Disruption {
+    /// SIGKILL a node; it stays down.
+    Kill(usize),
+    /// Start a killed node again on its data directory.
+    Start(usize),
+    /// SIGKILL a node and start it again at once.
+    Crash(usize),
+    /// Restart PostgreSQL with a fast shutdown: every connection of every
+    /// node breaks and open transactions roll back.
+    RestartPostgres,
+}
+
+/// A disruption and when it happens: once this share of all planned parts
+/// has been answered OK.
+type Step = (f64, Disruption);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_on_postgresql_run_each_part_once_through_a_kill_and_a_database_restart() {
+    let mut cluster = Cluster::start(Backend::Postgres, 3).await;
+    // Declared after the cluster so that it is dropped first: PostgreSQL
+    // runs again before the nodes' schema is dropped.
+    let postgres = LocalPostgres::find();
+    let script = [
+        (0.3, Disruption::Kill(1)),
+        (0.5, Disruption::RestartPostgres),
+        (0.7, Disruption::Start(1)),
+    ];
+    prove(&mut cluster, Some(&postgres), &script).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_on_sqlite_runs_each_part_once_through_two_crashes() {
+    let mut cluster = Cluster::start(Backend::Sqlite, 1).await;
+    let script = [(0.35, Disruption::Crash(0)), (0.7, Disruption::Crash(0))];
+    prove(&mut cluster, None, &script).await;
+}
+
+/// Runs the load with `script`, waits for the queue to drain and checks
+/// every invariant; prints what happened.
+async fn prove(cluster: &mut Cluster, postgres: Option<&LocalPostgres>, script: &[Step]) {
+    let started = Instant::now();
+    cluster
+        .any_client()
+        .create_data_extension(LEDGER, &workload::ledger_fields())
+        .await;
+    let seed = seed();
+    let plan = Arc::new(workload::plan(
+        CONVERSATIONS,
+        cluster.len(),
+        &mut Random::new(seed),
+    ));
+    let parts: usize = plan
+        .iter()
+        .map(|conversation| conversation.sends.len())
+        .sum();
+
+    let progress = Arc::new(Progress::new(cluster.len()));
+    let mut sending = tokio::spawn(workload::send_all(
+        cluster.live(),
+        plan.clone(),
+        SENDERS,
+        progress.clone(),
+    ));
+    let mut notes = Vec::new();
+    for &(share, disruption) in script {
+        let threshold = (share * parts as f64) as usize;
+        wait_for_queued(&progress, threshold, &sending).await;
+        let in_flight = wait_for_calls_in_flight(&progress, disruption).await;
+        let queued_before = progress.queued();
+        let took = disrupt(cluster, postgres, disruption);
+        notes.push(format!(
+            "{disruption:?} at {queued_before} queued{in_flight}, took {took:?}, {} more \
+             queued meanwhile",
+            progress.queued() - queued_before
+        ));
+    }
+    let sent = (&mut sending).await.unwrap();
+    let load_time = started.elapsed();
+
+    let database = cluster.first();
+    wait_until(DRAIN_TIMEOUT, "the queue to drain", async || {
+        let left = database.sql_integers(
+            "SELECT COUNT(*) FROM requests WHERE state IN ('Waiting', 'Ready')",
+            &[],
+        );
+        (left == [0]).then_some(())
+    })
+    .await;
+    let drain_time = started.elapsed() - load_time;
+
+    let evidence = Evidence::gather(cluster).await;
+    invariants::check_all(&sent, &evidence);
+    for node in 0..cluster.len() {
+        notes.push(format!(
+            "node {node} logged {:?}",
+            cluster.server(node).log_problems()
+        ));
+    }
+    eprintln!(
+        "{}",
+        summary(seed, parts, &sent, &progress, &notes, load_time, drain_time)
+    );
+}
+
+/// Waits until `threshold` parts were answered OK; fails at once if the
+/// senders stopped (a sender's assertion failed) before that.
+async fn wait_for_queued(
+    progress: &Progress,
+    threshold: usize,
+    sending: &tokio::task::JoinHandle<Vec<Sent>>,
+) {
+    let deadline = Instant::now() + LOAD_TIMEOUT;
+    while progress.queued() < threshold {
+        assert!(
+            !sending.is_finished(),
+            "the senders stopped at {} of {threshold} queued parts",
+            progress.queued()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {threshold} parts queued within {LOAD_TIMEOUT:?}",
+            progress.queued()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Before a node is killed, waits a little for calls to it to be in
+/// flight, so that the kill catches some; returns a note of how many.
+async fn wait_for_calls_in_flight(progress: &Progress, disruption: Disruption) -> String {
+    let (Disruption::Kill(node) | Disruption::Crash(node)) = disruption else {
+        return String::new();
+    };
+    let deadline = Instant::now() + IN_FLIGHT_WAIT;
+    while progress.in_flight(node) < KILL_IN_FLIGHT && Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
+    format!(" with {} calls in flight to it", progress.in_flight(node))
+}
+
+/// Does one disruption; returns how long it took. Blocking work (waiting
+/// for a process to listen, restarting PostgreSQL) runs on a thread of its
+/// own while the senders keep the runtime's other thread.
+fn disrupt(
+    cluster: &mut Cluster,
+    postgres: Option<&LocalPostgres>,
+    disruption: Disruption,
+) -> Duration {
+    let started = Instant::now();
+    tokio::task::block_in_place(|| match disruption {
+        Disruption::Kill(node) => cluster.kill(node),
+        Disruption::Start(node) | Disruption::Crash(node) => cluster.restart(node),
+        Disruption::RestartPostgres => {
+            let postgres = postgres.expect("only a PostgreSQL run restarts PostgreSQL");
+            // The blocking PostgreSQL client may not run on a runtime
+            // thread.
+            std::thread::scope(|scope| scope.spawn(|| postgres.restart()).join().unwrap());
+        }
+    });
+    started.elapsed()
+}
+
+/// The plan's seed: `CONFAB_NODES_SEED` to repeat a run, else the clock.
+fn seed() -> u64 {
+    if let Ok(seed) = std::env::var("CONFAB_NODES_SEED") {
+        return seed.parse().expect("CONFAB_NODES_SEED is a number");
+    }
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    since_epoch.as_nanos() as u64
+}
+
+/// What happened in a run, for the test's output.
+fn summary(
+    seed: u64,
+    parts: usize,
+    sent: &[Sent],
+    progress: &Progress,
+    notes: &[String],
+    load_time: Duration,
+    drain_time: Duration,
+) -> String {
+    let accepted = sent.iter().map(|sent| sent.accepted.len()).sum::<usize>();
+    let stored_earlier = sent
+        .iter()
+        .flat_map(|sent| &sent.accepted)
+        .filter(|accepted| matches!(accepted.receipt, Receipt::StoredEarlier(_)))
+        .count();
+    let invalidated = sent.iter().filter(|sent| sent.invalidated).count();
+    let resends = progress.resends.load(std::sync::atomic::Ordering::SeqCst);
+    format!(
+        "seed {seed}: {} conversations, {parts} parts planned, {accepted} accepted ({} \
+         answered OK, {stored_earlier} refused on a resend because a lost attempt was \
+         stored), {resends} calls resent, {invalidated} conversations invalidated by a \
+         resend (214); load {load_time:?}, drain {drain_time:?}\n  {}",
+        sent.len(),
+        progress.queued(),
+        notes.join("\n  ")
+    )
+}

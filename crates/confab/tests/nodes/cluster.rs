@@ -16,6 +16,20 @@ const POSTGRES_START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Where Debian's PostgreSQL packages keep one directory per major version.
 const POSTGRES_CONFIG_ROOT: &str = "/etc/postgresql";
 
+/// Every node's flags: the callback receiver is on loopback over plain
+/// HTTP, and failed attempts (a node or the database going away mid-post)
+/// are retried soon, so that the run ends with everything delivered.
+const NODE_FLAGS: &[&str] = &[
+    "--allow-http-callback-host",
+    "127.0.0.1",
+    "--callback-backoff-ms",
+    "200",
+    "--callback-max-backoff-ms",
+    "1000",
+    "--callback-timeout-ms",
+    "2000",
+];
+
 /// The servers of one test, all on one database.
 pub struct Cluster {
     servers: Vec<Server>,
@@ -29,7 +43,7 @@ impl Cluster {
     /// Starts `nodes` servers on one fresh database of the kind `backend`
     /// names (more than one needs PostgreSQL).
     pub async fn start(backend: Backend, nodes: usize) -> Self {
-        let first = Server::start_on(backend, &[]);
+        let first = Server::start_on(backend, NODE_FLAGS);
         let mut servers = vec![first];
         for _ in 1..nodes {
             let peer = servers[0].start_peer();

@@ -10,7 +10,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::cluster::Cluster;
-use crate::support::Item;
+use crate::receiver::Received;
+use crate::support::{Item, Server};
 use crate::workload::{LEDGER, Receipt, Sent, conversation_id, part_key};
 
 /// What the database holds after the run.
@@ -119,10 +120,38 @@ pub fn check_all(sent: &[Sent], evidence: &Evidence) {
     parts_ran_in_sequence_order(sent, evidence);
     conversations_finished(sent, evidence);
     nothing_is_left_queued(sent, evidence);
-    // TODO: callbacks are being built on another branch. Once calls can
-    // carry SendResponseTo, add `each_callback_arrived_once(sent, evidence)`
-    // here: every accepted part's callback delivered exactly once, read
-    // from a receiver the evidence would then include.
+}
+
+/// Every stored request owed one callback (each part asks for
+/// `OnCallComplete`), and each was written once, delivered, and arrived at
+/// the receiver under one `webhook-id`. The same id may arrive more than
+/// once: a node that died between sending and recording sends again, which
+/// is the documented at-least-once delivery; a second id for one request
+/// would be a callback owed twice.
+pub fn each_callback_arrived_once(database: &Server, received: &[Received]) {
+    let requests = database.sql_integers("SELECT COUNT(*) FROM requests", &[])[0];
+    let written = database.sql_integers("SELECT COUNT(*) FROM deliveries", &[])[0];
+    let for_requests =
+        database.sql_integers("SELECT COUNT(DISTINCT request_id) FROM deliveries", &[])[0];
+    assert_eq!(written, requests, "callbacks written, one per request");
+    assert_eq!(for_requests, requests, "requests with a callback");
+
+    let mut ids: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for callback in received {
+        ids.entry(callback.field("RequestID"))
+            .or_default()
+            .insert(callback.header("webhook-id"));
+    }
+    assert_eq!(
+        ids.len() as i64,
+        requests,
+        "requests whose callback arrived"
+    );
+    let owed_twice: Vec<_> = ids.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(
+        owed_twice.is_empty(),
+        "callbacks owed twice: {owed_twice:?}"
+    );
 }
 
 /// Every accepted part is one stored request (never two, never none), and

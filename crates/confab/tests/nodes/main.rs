@@ -26,6 +26,11 @@
 
 mod cluster;
 mod invariants;
+// The HTTP suite's callback receiver, for the callbacks every part asks
+// for.
+#[allow(dead_code)]
+#[path = "../it/receiver.rs"]
+mod receiver;
 // This binary uses a part of the HTTP suite's support; the rest is unused
 // here.
 #[allow(dead_code)]
@@ -38,8 +43,12 @@ use std::time::{Duration, Instant};
 
 use cluster::{Cluster, LocalPostgres};
 use invariants::Evidence;
+use receiver::Receiver;
 use support::{Backend, wait_until};
 use workload::{LEDGER, Progress, Random, Receipt, Sent};
+
+/// Where the receiver takes the parts' callbacks.
+const CALLBACK_PATH: &str = "part";
 
 /// Conversations in a run, of three to five parts each.
 const CONVERSATIONS: usize = 1_000;
@@ -117,12 +126,14 @@ async fn prove(cluster: &mut Cluster, postgres: Option<&LocalPostgres>, script: 
         .map(|conversation| conversation.sends.len())
         .sum();
 
+    let receiver = Receiver::start().await;
     let progress = Arc::new(Progress::new(cluster.len()));
     let mut sending = tokio::spawn(workload::send_all(
         cluster.live(),
         plan.clone(),
         SENDERS,
         progress.clone(),
+        receiver.url(CALLBACK_PATH).into(),
     ));
     let mut notes = Vec::new();
     for &(share, disruption) in script {
@@ -151,8 +162,22 @@ async fn prove(cluster: &mut Cluster, postgres: Option<&LocalPostgres>, script: 
     .await;
     let drain_time = started.elapsed() - load_time;
 
+    wait_until(
+        DRAIN_TIMEOUT,
+        "every callback to be delivered",
+        async || {
+            let undelivered = database.sql_integers(
+                "SELECT COUNT(*) FROM deliveries WHERE state <> 'Delivered'",
+                &[],
+            );
+            (undelivered == [0]).then_some(())
+        },
+    )
+    .await;
+
     let evidence = Evidence::gather(cluster).await;
     invariants::check_all(&sent, &evidence);
+    invariants::each_callback_arrived_once(database, &receiver.received(CALLBACK_PATH));
     for node in 0..cluster.len() {
         notes.push(format!(
             "node {node} logged {:?}",

@@ -206,22 +206,30 @@ pub struct Sent {
 }
 
 /// Sends every conversation of `plan` with `senders` concurrent senders,
-/// each taking the next conversation when it is done with one.
+/// each taking the next conversation when it is done with one. Every part
+/// asks for an `OnCallComplete` callback to `callback_url`.
 pub async fn send_all(
     live: LiveNodes,
     plan: Arc<Vec<Conversation>>,
     senders: usize,
     progress: Arc<Progress>,
+    callback_url: Arc<str>,
 ) -> Vec<Sent> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     for _ in 0..senders {
-        let (live, plan, progress, next) =
-            (live.clone(), plan.clone(), progress.clone(), next.clone());
+        let (live, plan, progress, next, callback_url) = (
+            live.clone(),
+            plan.clone(),
+            progress.clone(),
+            next.clone(),
+            callback_url.clone(),
+        );
         tasks.spawn(async move {
             let mut sent = Vec::new();
             while let Some(conversation) = plan.get(next.fetch_add(1, Ordering::SeqCst)) {
-                sent.push(send_conversation(&live, conversation, &progress).await);
+                let sending = send_conversation(&live, conversation, &progress, &callback_url);
+                sent.push(sending.await);
             }
             sent
         });
@@ -236,6 +244,7 @@ async fn send_conversation(
     live: &LiveNodes,
     conversation: &Conversation,
     progress: &Progress,
+    callback_url: &str,
 ) -> Sent {
     let mut sent = Sent {
         conversation: conversation.clone(),
@@ -245,7 +254,8 @@ async fn send_conversation(
     for planned in &conversation.sends {
         tokio::time::sleep(planned.pause).await;
         let sequence = planned.sequence;
-        let answer = deliver(live, conversation, sequence, planned.node, progress).await;
+        let node = planned.node;
+        let answer = deliver(live, conversation, sequence, node, progress, callback_url).await;
         let receipt = match answer {
             Answer::Queued(request_id) => Receipt::Queued(request_id),
             Answer::Refused {
@@ -288,9 +298,15 @@ async fn deliver(
     sequence: i32,
     node: usize,
     progress: &Progress,
+    callback_url: &str,
 ) -> Answer {
     let key = part_key(conversation.index, sequence);
-    let options = part(&conversation.id(), sequence, conversation.calls);
+    let callback = format!(
+        "<SendResponseTo><ResponseType>HTTPPost</ResponseType>\
+         <ResponseAddress>{callback_url}</ResponseAddress>\
+         <RespondWhen>OnCallComplete</RespondWhen></SendResponseTo>"
+    );
+    let options = part(&conversation.id(), sequence, conversation.calls).raw(&callback);
     let body = request("Create", &options.xml(), &row(LEDGER, &[("Part", &key)]));
     let deadline = Instant::now() + DELIVERY_TIMEOUT;
     let mut next_node = node;

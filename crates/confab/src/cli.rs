@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Confab: the asynchronous layer of the Marketing Cloud SOAP API, self-hosted.
 #[derive(Debug, Parser)]
-#[command(name = "confab", version, about)]
+#[command(name = "confab", version, about, args_override_self = true)]
 pub(crate) struct Cli {
     /// Where the embedded database lives.
     #[arg(

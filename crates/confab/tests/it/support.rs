@@ -216,6 +216,14 @@ impl Server {
     // Only the multi-node tests (tests/nodes) start peers.
     #[allow(dead_code)]
     pub fn start_peer(&self) -> Self {
+        let extra_args: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        self.start_peer_with(&extra_args)
+    }
+
+    /// [`Server::start_peer`] with other `serve` arguments than this
+    /// server's.
+    #[allow(dead_code)]
+    pub fn start_peer_with(&self, extra_args: &[&str]) -> Self {
         assert!(
             matches!(*self.database, TestDatabase::Postgres { .. }),
             "only servers on PostgreSQL can have peers"
@@ -223,7 +231,7 @@ impl Server {
         let mut peer = Self {
             data_dir: new_data_dir(),
             database: self.database.clone(),
-            extra_args: self.extra_args.clone(),
+            extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
             address: String::new(),
             log: Arc::default(),

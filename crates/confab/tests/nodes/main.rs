@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use cluster::{Cluster, LocalPostgres};
 use invariants::Evidence;
 use receiver::Receiver;
-use support::{Backend, wait_until};
+use support::{Backend, Server, wait_until};
 use workload::{LEDGER, Progress, Random, Receipt, Sent};
 
 /// Where the receiver takes the parts' callbacks.
@@ -105,6 +105,45 @@ async fn one_node_on_sqlite_runs_each_part_once_through_two_crashes() {
     let mut cluster = Cluster::start(Backend::Sqlite, 1).await;
     let script = [(0.35, Disruption::Crash(0)), (0.7, Disruption::Crash(0))];
     prove(&mut cluster, None, &script).await;
+}
+
+/// Work queued on one node wakes an idle peer at once (PostgreSQL
+/// `NOTIFY`): the node that takes the call runs no work, and the peer's own
+/// poll would not come for ten minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_queued_on_one_node_wakes_an_idle_peer_at_once() {
+    let intake = Server::start_on(Backend::Postgres, &["--no-worker"]);
+    let _worker = intake.start_peer_with(&[
+        "--poll-interval-ms",
+        "600000",
+        "--housekeeping-interval-secs",
+        "600",
+    ]);
+    // The peer listens on a connection of its own once its worker started.
+    wait_until(Duration::from_secs(20), "the peer to listen", async || {
+        let listening = intake.sql_integers(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query = 'LISTEN confab_work'",
+            &[],
+        );
+        (listening[0] >= 1).then_some(())
+    })
+    .await;
+
+    let client = intake.client().await;
+    client
+        .create_data_extension(LEDGER, &workload::ledger_fields())
+        .await;
+    let options = support::asynchronous();
+    let row = support::row(LEDGER, &[("Part", "woken")]);
+    let started = Instant::now();
+    let request_id = client.send_queued("Create", &options, &row).await;
+    client
+        .wait_for_result_messages("RequestID", &request_id, 1)
+        .await;
+    eprintln!(
+        "the idle peer ran the call {:?} after it was sent",
+        started.elapsed()
+    );
 }
 
 /// Runs the load with `script`, waits for the queue to drain and checks

@@ -8,7 +8,7 @@ pub enum StoreError {
     #[error("database error")]
     Database(#[from] rusqlite::Error),
     /// PostgreSQL failed.
-    #[error("postgresql error")]
+    #[error("postgresql error: {}", describe_postgres(.0))]
     Postgres(#[from] postgres::Error),
     /// The connection pool failed.
     #[error("connection pool error")]
@@ -66,5 +66,18 @@ impl StoreError {
     /// be opened again before anything else can be done.
     pub fn is_connection_lost(&self) -> bool {
         matches!(self, Self::Postgres(error) if error.is_closed())
+    }
+}
+
+/// What a PostgreSQL error says, server message included: the driver's own
+/// text for a server error is only "db error", which tells an operator
+/// nothing.
+pub(crate) fn describe_postgres(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.to_string(),
+        None => match std::error::Error::source(error) {
+            Some(cause) => format!("{error}: {cause}"),
+            None => error.to_string(),
+        },
     }
 }

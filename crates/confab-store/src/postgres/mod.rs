@@ -107,6 +107,19 @@ impl r2d2::ManageConnection for Connector {
 /// The connection pool of a node.
 pub(crate) type Pool = r2d2::Pool<Connector>;
 
+/// Logs the pool's failures to connect, with PostgreSQL's own message. They
+/// are expected while the server restarts, and each caller sees the error
+/// too, so a warning is enough.
+#[derive(Debug)]
+struct LogPoolErrors;
+
+impl r2d2::HandleError<postgres::Error> for LogPoolErrors {
+    fn handle_error(&self, error: postgres::Error) {
+        let error = crate::error::describe_postgres(&error);
+        tracing::warn!(%error, "a postgresql connection failed");
+    }
+}
+
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -136,6 +149,7 @@ impl PostgresStore {
             .max_size(settings.max_connections.max(settings.writers as u32 + 2))
             .min_idle(Some(1))
             .connection_timeout(CONNECTION_TIMEOUT)
+            .error_handler(Box::new(LogPoolErrors))
             .build(Connector {
                 config: config.clone(),
             })?;

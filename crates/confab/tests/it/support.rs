@@ -128,6 +128,7 @@ pub struct Server {
     data_dir: TempDir,
     database: TestDatabase,
     extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
     child: Option<Child>,
     address: String,
     log: Arc<Mutex<VecDeque<String>>>,
@@ -144,6 +145,12 @@ impl Server {
     /// Starts a server on a fresh data directory with extra `serve`
     /// arguments.
     pub fn start_with(extra_args: &[&str]) -> Self {
+        Self::start_with_env(extra_args, &[])
+    }
+
+    /// Starts a server on a fresh data directory with extra `serve`
+    /// arguments and environment variables.
+    pub fn start_with_env(extra_args: &[&str], extra_env: &[(&str, &str)]) -> Self {
         let data_dir = tempfile::Builder::new()
             .prefix("confab-it-")
             .tempdir()
@@ -155,6 +162,10 @@ impl Server {
             data_dir,
             database,
             extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
+            extra_env: extra_env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
             child: None,
             address: String::new(),
             log: Arc::new(Mutex::new(VecDeque::new())),
@@ -185,6 +196,7 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         isolate_environment(&mut command);
+        command.envs(self.extra_env.iter().map(|(name, value)| (name, value)));
         let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         self.child = Some(child);

@@ -187,7 +187,9 @@ fn check_times(
     }
     if options
         .scheduled_time
-        .is_some_and(|scheduled| expires < scheduled)
+        // "Must be after": a request due at the instant it expires is
+        // picked up after that instant, so it could never run.
+        .is_some_and(|scheduled| expires <= scheduled)
     {
         return Err(AsyncErrorCode::ExpirationBeforeSchedule);
     }
@@ -358,6 +360,12 @@ mod tests {
             check(&before),
             Err(AsyncErrorCode::ExpirationBeforeSchedule)
         );
+        let same = RequestOptions {
+            scheduled_time: Some(now() + Duration::hours(1)),
+            request_expiration_time: Some(now() + Duration::hours(1)),
+            ..asynchronous()
+        };
+        assert_eq!(check(&same), Err(AsyncErrorCode::ExpirationBeforeSchedule));
         let multi = RequestOptions {
             conversation_id: Some("c".into()),
             sequence_code: Some(1),

@@ -46,7 +46,10 @@ pub(crate) async fn advance(State(state): State<AppState>, body: axum::body::Byt
         return (StatusCode::BAD_REQUEST, "advance_seconds is too large\n").into_response();
     };
 
-    let now = clock.advance(by);
+    let Some(now) = clock.advance(by) else {
+        let message = "advance_seconds would move the test clock more than a century ahead\n";
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    };
     warn!(advance_seconds = seconds, now = %format_instant(now), "test clock advanced");
     if let Err(failure) = state.engine.catch_up().await {
         error!(error = %failure, "catching up with the advanced clock failed");

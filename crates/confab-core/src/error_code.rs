@@ -51,7 +51,7 @@ pub enum AsyncErrorCode {
     InsecureResponseAddress,
     /// 228: `RequestExpirationTime` already passed.
     ExpirationInPast,
-    /// 229: `RequestExpirationTime` before `ScheduledTime`.
+    /// 229: `RequestExpirationTime` not after `ScheduledTime`.
     ExpirationBeforeSchedule,
     /// 231: `RequestExpirationTime` on a multi-part conversation.
     ExpirationNotSupported,
@@ -172,7 +172,7 @@ impl AsyncErrorCode {
             ScheduledTimeTooFar => "ScheduledTime cannot be more than 30 days in the future",
             InsecureResponseAddress => "SendResponseTo addresses must use HTTPS",
             ExpirationInPast => "RequestExpirationTime is in the past",
-            ExpirationBeforeSchedule => "RequestExpirationTime is earlier than ScheduledTime",
+            ExpirationBeforeSchedule => "RequestExpirationTime must be later than ScheduledTime",
             ExpirationNotSupported => {
                 "RequestExpirationTime is supported only for single-part conversations"
             }

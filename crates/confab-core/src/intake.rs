@@ -65,29 +65,32 @@ pub struct IntakePolicy {
 
 impl IntakePolicy {
     /// Whether a callback address passes the HTTPS rule.
+    ///
+    /// The address is read with the WHATWG URL parser, the one the
+    /// deliverer's HTTP client uses, so the host judged here is the host
+    /// the callback goes to. A hand-written reading disagreed with it on
+    /// spellings such as `http://public.example\@127.0.0.1/` (a backslash
+    /// ends the authority for `http`), and let plain HTTP through to a host
+    /// nobody allowed.
     pub fn allows_callback_address(&self, address: &str) -> bool {
-        let lowered = address.trim().to_ascii_lowercase();
-        if lowered.starts_with("https://") {
-            return true;
-        }
-        let Some(rest) = lowered.strip_prefix("http://") else {
+        let Ok(url) = url::Url::parse(address.trim()) else {
             return false;
         };
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = host_of_authority(authority);
+        match url.scheme() {
+            "https" => url.host().is_some(),
+            "http" => url.host_str().is_some_and(|host| self.allows_host(host)),
+            _ => false,
+        }
+    }
+
+    /// Whether the operator named `host` (as a URL spells it, IPv6 in
+    /// brackets or not) in `--allow-http-callback-host`.
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
         self.plain_http_hosts
             .iter()
             .any(|allowed| allowed.eq_ignore_ascii_case(host))
     }
-}
-
-/// The host of `host[:port]` or `[v6]:port`, without user info.
-fn host_of_authority(authority: &str) -> &str {
-    let without_user = authority.rsplit('@').next().unwrap_or(authority);
-    if let Some(rest) = without_user.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    without_user.split(':').next().unwrap_or(without_user)
 }
 
 /// Decides whether a call is synchronous or asynchronous and runs every check
@@ -184,7 +187,9 @@ fn check_times(
     }
     if options
         .scheduled_time
-        .is_some_and(|scheduled| expires < scheduled)
+        // "Must be after": a request due at the instant it expires is
+        // picked up after that instant, so it could never run.
+        .is_some_and(|scheduled| expires <= scheduled)
     {
         return Err(AsyncErrorCode::ExpirationBeforeSchedule);
     }
@@ -355,6 +360,12 @@ mod tests {
             check(&before),
             Err(AsyncErrorCode::ExpirationBeforeSchedule)
         );
+        let same = RequestOptions {
+            scheduled_time: Some(now() + Duration::hours(1)),
+            request_expiration_time: Some(now() + Duration::hours(1)),
+            ..asynchronous()
+        };
+        assert_eq!(check(&same), Err(AsyncErrorCode::ExpirationBeforeSchedule));
         let multi = RequestOptions {
             conversation_id: Some("c".into()),
             sequence_code: Some(1),
@@ -392,5 +403,25 @@ mod tests {
             ..asynchronous()
         };
         assert!(check(&secure).is_ok());
+    }
+
+    #[test]
+    fn the_https_rule_judges_the_host_the_callback_goes_to() {
+        let policy = IntakePolicy {
+            plain_http_hosts: vec!["127.0.0.1".into(), "::1".into()],
+        };
+        // A backslash ends the authority of an `http` URL, so these go to
+        // public.example, which nobody allowed over plain HTTP.
+        assert!(!policy.allows_callback_address("http://public.example\\@127.0.0.1/"));
+        assert!(!policy.allows_callback_address("http://public.example\\x@127.0.0.1:80/"));
+        // User info is not the host.
+        assert!(!policy.allows_callback_address("http://127.0.0.1@public.example/"));
+        assert!(policy.allows_callback_address("http://public.example@127.0.0.1:9000/"));
+        // Other spellings of an allowed address are that address.
+        assert!(policy.allows_callback_address("HTTP://127.1:9000/hook"));
+        assert!(policy.allows_callback_address("http://[0:0::1]:9000/"));
+        assert!(policy.allows_callback_address(" https://example.test/hook"));
+        assert!(!policy.allows_callback_address("https://"));
+        assert!(!policy.allows_callback_address("ftp://127.0.0.1/"));
     }
 }

@@ -47,6 +47,14 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if let Some(v4) = ip.to_ipv4_mapped() {
         return forbidden_v4(v4);
     }
+    // 64:ff9b::/96, the well-known NAT64 prefix: a NAT64 gateway (DNS64
+    // networks, a cloud's NAT gateway) connects to the IPv4 address in the
+    // last 32 bits, private ones included.
+    if let [0x64, 0xff9b, 0, 0, 0, 0, high, low] = ip.segments() {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        return forbidden_v4(Ipv4Addr::new(a, b, c, d));
+    }
     let first = ip.segments()[0];
     let reason = match () {
         () if ip.is_unspecified() => "unspecified",
@@ -158,6 +166,9 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
+            "64:ff9b::10.0.0.5",
+            "64:ff9b::169.254.169.254",
+            "64:ff9b::7f00:1",
         ] {
             assert!(reason(address).is_some(), "{address}");
         }
@@ -165,7 +176,12 @@ mod tests {
 
     #[test]
     fn public_ipv6_addresses_pass() {
-        for address in ["2001:4860:4860::8888", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for address in [
+            "2001:4860:4860::8888",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::8.8.8.8",
+        ] {
             assert_eq!(reason(address), None, "{address}");
         }
     }

@@ -52,14 +52,13 @@ pub async fn post(delivery: &Delivery, target: &HttpTarget<'_>) -> Result<(), At
             "refused: {host} may only be reached over HTTPS"
         )));
     }
-    let host_allowed = target
-        .policy
-        .plain_http_hosts
-        .iter()
-        .any(|allowed| allowed.eq_ignore_ascii_case(host.trim_matches(['[', ']'])));
+    let host_allowed = target.policy.allows_host(&host);
     let address = resolve_checked(&host, port, host_allowed).await?;
 
+    // No proxy, whatever HTTP_PROXY and its kind say: a proxy would resolve
+    // the name again and connect where it likes, past the address check.
     let client = reqwest::Client::builder()
+        .no_proxy()
         .resolve(&host, address)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(target.timeout)

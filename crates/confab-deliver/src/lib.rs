@@ -59,8 +59,13 @@ impl DeliverySettings {
     /// so that only a deliverer that died leaves a delivery to be claimed
     /// again.
     pub fn lease(&self) -> chrono::Duration {
-        let longest = self.timeout.saturating_mul(2) + Duration::from_secs(5);
-        chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::minutes(5))
+        // Saturating: a timeout too large for the calendar must still give
+        // a lease at least as long as the attempt, never a panic.
+        let longest = self
+            .timeout
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(5));
+        chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::MAX)
     }
 }
 
@@ -74,5 +79,21 @@ impl Default for DeliverySettings {
             policy: IntakePolicy::default(),
             smtp: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_outlasts_any_attempt_however_long_the_timeout() {
+        let usual = DeliverySettings::default();
+        assert_eq!(usual.lease(), chrono::Duration::seconds(25));
+        let endless = DeliverySettings {
+            timeout: Duration::MAX,
+            ..DeliverySettings::default()
+        };
+        assert_eq!(endless.lease(), chrono::Duration::MAX);
     }
 }

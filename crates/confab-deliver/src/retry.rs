@@ -50,9 +50,22 @@ impl RetryPolicy {
         }
         let bound = self.bound(attempts);
         let delay = bound.mul_f64(jitter.clamp(0.0, 1.0));
-        let at = now + chrono::Duration::from_std(delay).ok()?;
-        let window_ends = retry_from + chrono::Duration::from_std(self.window).ok()?;
-        (at <= window_ends).then_some(at)
+        // Settings too large for the calendar (an operator's "for ever")
+        // saturate: such a window never ends, and such a delay lands at
+        // the last instant there is. Failing the conversion used to give
+        // up at once, the opposite of what was asked; overflowing the
+        // addition panicked the attempt, which then ran again each lease.
+        let at = chrono::Duration::from_std(delay)
+            .ok()
+            .and_then(|delay| now.checked_add_signed(delay))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let window_ends = chrono::Duration::from_std(self.window)
+            .ok()
+            .and_then(|window| retry_from.checked_add_signed(window));
+        match window_ends {
+            Some(window_ends) => (at <= window_ends).then_some(at),
+            None => Some(at),
+        }
     }
 
     /// The exponential bound after `attempts` failures, capped.
@@ -101,6 +114,31 @@ mod tests {
         let late = start() + chrono::Duration::hours(24);
         assert_eq!(policy.next_attempt(20, start(), late, 0.9), None);
         assert!(policy.next_attempt(20, start(), late, 0.0).is_some());
+    }
+
+    #[test]
+    fn windows_and_delays_beyond_the_calendar_mean_for_ever() {
+        let endless = RetryPolicy {
+            window: Duration::from_secs(u64::MAX),
+            ..RetryPolicy::default()
+        };
+        assert!(endless.next_attempt(1, start(), start(), 0.5).is_some());
+        let far = RetryPolicy {
+            window: Duration::from_secs(10_000_000_000_000),
+            ..RetryPolicy::default()
+        };
+        assert!(far.next_attempt(1, start(), start(), 0.5).is_some());
+
+        let patient = RetryPolicy {
+            initial_backoff: Duration::from_secs(10_000_000_000_000),
+            max_backoff: Duration::from_secs(u64::MAX),
+            window: Duration::from_secs(u64::MAX),
+            single_attempt: false,
+        };
+        assert_eq!(
+            patient.next_attempt(40, start(), start(), 0.99),
+            Some(DateTime::<Utc>::MAX_UTC)
+        );
     }
 
     #[test]

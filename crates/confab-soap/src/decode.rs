@@ -137,6 +137,16 @@ const MAX_QUOTED_CHARS: usize = 60;
 /// any of those.
 pub const MAX_CONVERSATION_ID_CHARS: usize = 512;
 
+/// The most `SendResponseTo` entries one call may carry.
+///
+/// Each entry that fires stores a callback of its own, with its own copy of
+/// the call's results (and objects, with `IncludeObjects`), written in the
+/// transaction that settles the call. Unbounded, one call of a few
+/// megabytes with hundreds of entries became gigabytes on disk and held the
+/// single writer, and so every other caller, for as long as that took. The
+/// API's own sample uses two entries; 16 leaves room for any real client.
+pub const MAX_SEND_RESPONSE_TO: usize = 16;
+
 /// The canonical spelling of a partnerAPI operation name, matched without
 /// regard to case: `create` and `CREATE` are `Create`.
 pub fn canonical_action(name: &str) -> Option<&'static str> {
@@ -243,6 +253,13 @@ fn decode_options(options: Option<&Element>, path: &str) -> Result<RequestOption
     let queue_priority = enumerated(options, "QueuePriority", path, &QUEUE_PRIORITIES)?;
     let (priority, priority_word) = decode_priority(options, path)?;
 
+    let n_entries = children(options, "SendResponseTo").count();
+    if n_entries > MAX_SEND_RESPONSE_TO {
+        return Err(Fault::client(format!(
+            "{} has {n_entries} entries; Confab accepts at most {MAX_SEND_RESPONSE_TO}",
+            join(path, "SendResponseTo")
+        )));
+    }
     let send_response_to = children(options, "SendResponseTo")
         .enumerate()
         .map(|(index, entry)| decode_async_response(entry, &indexed(path, "SendResponseTo", index)))
@@ -1976,6 +1993,22 @@ mod tests {
         assert_eq!(
             client_fault(scheduled),
             "Objects[1]/ConversationID is 513 characters long; Confab accepts at most 512"
+        );
+    }
+
+    #[test]
+    fn send_response_to_entries_are_limited_in_number() {
+        let entry = "<SendResponseTo><ResponseType>HTTPPost</ResponseType>\
+                     <ResponseAddress>https://example.test/</ResponseAddress>\
+                     <RespondWhen>OnCallComplete</RespondWhen></SendResponseTo>";
+        let most = entry.repeat(MAX_SEND_RESPONSE_TO);
+        let accepted = options(&most).unwrap();
+        assert_eq!(accepted.send_response_to.len(), MAX_SEND_RESPONSE_TO);
+
+        let too_many = entry.repeat(MAX_SEND_RESPONSE_TO + 1);
+        assert_eq!(
+            client_fault(options(&too_many)),
+            "Options/SendResponseTo has 17 entries; Confab accepts at most 16"
         );
     }
 

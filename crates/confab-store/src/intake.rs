@@ -85,8 +85,12 @@ fn is_silent(record: &ConversationRecord, submission: &Submission) -> bool {
     let Some(gap) = submission.conversation_timeout else {
         return false;
     };
-    record.state == Ok(ConversationState::Open)
-        && record.last_part_at < submission.received_at - gap
+    // A gap reaching back before the first representable instant (an
+    // operator's "never") leaves every conversation in time.
+    let Some(cutoff) = submission.received_at.checked_sub_signed(gap) else {
+        return false;
+    };
+    record.state == Ok(ConversationState::Open) && record.last_part_at < cutoff
 }
 
 /// Writes the request row.

@@ -235,7 +235,11 @@ pub fn claim(
     lease: Duration,
     limit: usize,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let lease_until = now + lease;
+    // A lease past the end of the calendar (an operator's huge timeout)
+    // holds until its last instant.
+    let lease_until = now
+        .checked_add_signed(lease)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let mut claimed = tx.due_deliveries(now, limit)?;
     for delivery in &mut claimed {
         tx.lease_delivery(delivery.row_id, lease_until)?;

@@ -31,13 +31,17 @@ pub fn purge_batch(
     retention: TimeDelta,
     limit: usize,
 ) -> Result<usize, StoreError> {
-    let cutoff = now - retention;
-    let mut deleted = tx.purge_result_items(cutoff, limit)?;
-    if deleted < limit {
-        deleted += tx.purge_result_messages(cutoff, limit - deleted)?;
-    }
-    if deleted < limit {
-        deleted += tx.purge_finished_requests(cutoff, limit - deleted)?;
+    let mut deleted = 0;
+    // A window reaching back before the first representable instant (an
+    // operator's "keep for ever") leaves no result old enough to purge.
+    if let Some(cutoff) = now.checked_sub_signed(retention) {
+        deleted += tx.purge_result_items(cutoff, limit)?;
+        if deleted < limit {
+            deleted += tx.purge_result_messages(cutoff, limit - deleted)?;
+        }
+        if deleted < limit {
+            deleted += tx.purge_finished_requests(cutoff, limit - deleted)?;
+        }
     }
     if deleted < limit {
         let cursor_cutoff = now - retention.min(CURSOR_LIFETIME);

@@ -35,7 +35,12 @@ pub fn time_out_stale_conversations(
     gap: TimeDelta,
     limit: usize,
 ) -> Result<Vec<ConversationKey>, StoreError> {
-    let stale = tx.stale_open_conversations(now - gap, limit)?;
+    // A gap reaching back before the first representable instant (an
+    // operator's "never") leaves nothing stale.
+    let Some(cutoff) = now.checked_sub_signed(gap) else {
+        return Ok(Vec::new());
+    };
+    let stale = tx.stale_open_conversations(cutoff, limit)?;
     let mut moved = Vec::with_capacity(stale.len());
     for key in stale {
         if time_out_conversation(tx, key.account, &key.conversation_id, now)? {

@@ -285,6 +285,22 @@ fn a_conversation_owes_one_callback_however_many_parts_ask(backend: Backend) {
     assert!(matches!(owed[0].notice.event, NoticeEvent::Conversation(_)));
 }
 
+fn a_lease_beyond_the_calendar_holds_until_its_last_instant(backend: Backend) {
+    // An operator's huge --callback-timeout-ms makes a lease chrono cannot
+    // add to now; the claim must hold, not panic the writer.
+    let (store, _dir) = one_owed(backend);
+    let claimed = store.claim_deliveries(t0(), Duration::MAX, 10).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].lease_until, Some(DateTime::<Utc>::MAX_UTC));
+    let much_later = t0() + Duration::days(365 * 1000);
+    assert!(
+        store
+            .claim_deliveries(much_later, lease(), 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
 on_every_backend!(
     settling_writes_the_callbacks_owed_with_the_results,
     a_claim_holds_a_delivery_until_its_lease_ends,
@@ -292,4 +308,5 @@ on_every_backend!(
     a_retry_comes_due_at_its_time,
     a_dead_letter_is_replayed_with_a_fresh_window,
     a_conversation_owes_one_callback_however_many_parts_ask,
+    a_lease_beyond_the_calendar_holds_until_its_last_instant,
 );

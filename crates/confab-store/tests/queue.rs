@@ -715,23 +715,30 @@ fn postgres_a_store_opens_while_another_node_writes() {
     );
 }
 
-/// Runs each named test once per backend, as `sqlite::name` and
-/// `postgres::name`.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Backend::Sqlite);
-            })*
-        }
-        mod postgres {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Backend::Postgres);
-            })*
-        }
-    };
+fn windows_beyond_the_calendar_mean_never(backend: Backend) {
+    // An operator who sets a huge time-out or retention means "never"; the
+    // cutoff before the first representable instant must not panic.
+    let (store, _dir, executor) = setup(backend);
+    let never = Duration::MAX;
+    let (first, _) = submit(&store, part("patient", 1, 2), &["one"]);
+    run_all(&store, &executor, t0());
+    let moved = store.time_out_conversations(t0() + Duration::days(1), never, 10);
+    assert!(moved.unwrap().is_empty());
+    let later = t0() + Duration::days(400);
+    let submission = Submission::new(
+        RequestId::new_random(),
+        ACCOUNT,
+        part("patient", 2, 2),
+        &call(&["two"]),
+        later,
+    )
+    .unwrap()
+    .with_conversation_timeout(never);
+    let outcome = store.enqueue(submission).blocking_wait().unwrap();
+    assert_eq!(outcome, IntakeOutcome::Queued);
+    assert_eq!(run_all(&store, &executor, later), 2);
+    assert_eq!(store.purge_expired(later, never, 100).unwrap(), 0);
+    assert_eq!(message_count(&store, first), 1);
 }
 
 on_every_backend!(
@@ -756,4 +763,5 @@ on_every_backend!(
     purging_forgets_old_results_but_keeps_queued_work_and_conversation_ids,
     purging_deletes_at_most_the_limit_per_batch,
     a_part_arriving_after_the_gap_times_its_conversation_out_at_once,
+    windows_beyond_the_calendar_mean_never,
 );

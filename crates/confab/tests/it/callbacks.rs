@@ -491,6 +491,43 @@ async fn plain_http_to_a_host_not_allowed_is_refused_on_receipt() {
 }
 
 #[tokio::test]
+async fn plain_http_to_a_host_hidden_behind_a_backslash_is_refused_on_receipt() {
+    let (_server, receiver, client) = setup().await;
+    // A backslash ends the authority of an `http` URL: this goes to
+    // localhost, which is not allowed, not to 127.0.0.1, which is.
+    let port = receiver.port();
+    let address = format!("http://localhost:{port}\\@127.0.0.1:{port}/plain");
+    let options = asynchronous().raw(&send_to(&address, "OnCallComplete", &[]));
+    let response = client
+        .soap("Create", &request("Create", &options.xml(), &log_row("1")))
+        .await;
+    assert_eq!(response.refusal_code(), 227);
+}
+
+#[tokio::test]
+async fn callbacks_bypass_a_proxy_named_in_the_environment() {
+    // A proxy would resolve the name again and connect where it likes,
+    // past the address check; callbacks connect to the checked address.
+    let proxy = Receiver::start().await;
+    let proxy_url = proxy.url("");
+    let environment = [
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("http_proxy", proxy_url.as_str()),
+    ];
+    let server = Server::start_with_env(FAST_CALLBACKS, &environment);
+    let client = server.client().await;
+    client
+        .create_data_extension(LOG, &[Field::key("Id"), Field::text("V")])
+        .await;
+    let receiver = Receiver::start().await;
+    let options = asynchronous().raw(&send_to(&receiver.url("direct"), "OnCallComplete", &[]));
+    client.send_queued("Create", &options, &log_row("1")).await;
+
+    receiver.settled("direct", 1).await;
+    assert!(proxy.received("direct").is_empty());
+}
+
+#[tokio::test]
 async fn callbacks_owed_at_a_crash_arrive_exactly_once() {
     // A port with nobody listening: the first attempts fail.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

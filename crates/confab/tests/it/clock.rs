@@ -48,6 +48,26 @@ async fn the_clock_route_exists_only_with_the_test_clock() {
 }
 
 #[tokio::test]
+async fn the_clock_cannot_be_moved_past_what_the_server_can_count() {
+    let server = Server::start_with_test_clock(&[]);
+    let client = server.client().await;
+    // 300,000 years: within what the route reads, beyond chrono's range
+    // once added to now. It used to panic every request after it.
+    let eons = serde_json::json!({ "advance_seconds": 10_000_000_000_000_i64 });
+    let (status, _) = client.post_json("/_confab/clock", &eons).await;
+    assert_eq!(status, 400);
+    let century = serde_json::json!({ "advance_seconds": 36_525 * DAY_SECS });
+    let (status, _) = client.post_json("/_confab/clock", &century).await;
+    assert_eq!(status, 200);
+    let one_more = serde_json::json!({ "advance_seconds": 1 });
+    let (status, _) = client.post_json("/_confab/clock", &one_more).await;
+    assert_eq!(status, 400, "the offset is capped in total, not per call");
+
+    let client = client_with_log(&server).await;
+    assert_eq!(codes(&client, &asynchronous()).await, vec![None]);
+}
+
+#[tokio::test]
 async fn tokens_expire_by_the_servers_clock() {
     let server = Server::start_with_test_clock(&[]);
     let client = server.client().await;

@@ -166,6 +166,7 @@ pub struct Server {
     /// Shared by a server and its peers; the schema goes with the last.
     database: Arc<TestDatabase>,
     extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
     child: Option<Child>,
     address: String,
     log: Arc<Mutex<ServerLog>>,
@@ -185,9 +186,24 @@ impl Server {
         Self::start_on(Backend::from_env(), extra_args)
     }
 
+    /// Starts a server on a fresh data directory with extra `serve`
+    /// arguments and environment variables.
+    pub fn start_with_env(extra_args: &[&str], extra_env: &[(&str, &str)]) -> Self {
+        Self::start_on_with_env(Backend::from_env(), extra_args, extra_env)
+    }
+
     /// Starts a server on a fresh database of the kind `backend` names,
     /// whatever `CONFAB_IT_DATABASE` says, with extra `serve` arguments.
     pub fn start_on(backend: Backend, extra_args: &[&str]) -> Self {
+        Self::start_on_with_env(backend, extra_args, &[])
+    }
+
+    /// [`Server::start_on`] with environment variables for the server.
+    fn start_on_with_env(
+        backend: Backend,
+        extra_args: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let data_dir = new_data_dir();
         let database = TestDatabase::new(backend);
         let credentials =
@@ -196,6 +212,10 @@ impl Server {
             data_dir,
             database: Arc::new(database),
             extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
+            extra_env: extra_env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
             child: None,
             address: String::new(),
             log: Arc::default(),
@@ -232,6 +252,7 @@ impl Server {
             data_dir: new_data_dir(),
             database: self.database.clone(),
             extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
+            extra_env: self.extra_env.clone(),
             child: None,
             address: String::new(),
             log: Arc::default(),
@@ -262,6 +283,7 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         isolate_environment(&mut command);
+        command.envs(self.extra_env.iter().map(|(name, value)| (name, value)));
         let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         self.child = Some(child);

@@ -139,8 +139,23 @@ impl Deliverer {
     }
 
     /// One attempt at one delivery, and its outcome recorded.
+    ///
+    /// The whole attempt (reading the secret, resolving the name, sending)
+    /// is bounded, not only the send: an attempt still running when its
+    /// lease runs out would be sent a second time by the next claim. The
+    /// bound, the timeout plus five seconds, ends well inside the lease
+    /// (twice the timeout plus five seconds).
     async fn deliver_one(&self, delivery: Delivery) {
-        let result = self.attempt(&delivery).await;
+        let bound = self
+            .settings
+            .timeout
+            .saturating_add(std::time::Duration::from_secs(5));
+        let result = match tokio::time::timeout(bound, self.attempt(&delivery)).await {
+            Ok(result) => result,
+            Err(_) => Err(AttemptError::Transient(format!(
+                "the attempt took longer than {bound:?}"
+            ))),
+        };
         let outcome = self.outcome(&delivery, result);
         match &outcome {
             DeliveryOutcome::Delivered => info!("callback delivered"),

@@ -325,8 +325,11 @@ fn notice(
             .map(|part| part.conversation_id.clone()),
         sequence_code: message.part.as_ref().map(|part| part.sequence_code),
         operation: message.operation,
+        // The API documents StatusCode as "the same content as
+        // OverallStatusCode"; a request where some objects failed says
+        // `Has Errors` in both.
+        status_code: overall_status_code.clone(),
         overall_status_code,
-        status_code: message.status_code.clone(),
         // The API leaves StatusMessage and ErrorCode out for successes.
         status_message: match succeeded {
             true => String::new(),

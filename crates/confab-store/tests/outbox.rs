@@ -220,9 +220,16 @@ fn a_retry_comes_due_at_its_time(backend: Backend) {
             .unwrap()
             .is_empty()
     );
-    let due = store.claim_deliveries(at, lease(), 10).unwrap();
+    let mut due = store.claim_deliveries(at, lease(), 10).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].last_error.as_deref(), Some("503"));
+
+    // Once delivered, the old failure is no longer its story.
+    let delivered = DeliveryOutcome::Delivered;
+    assert!(store.finish_delivery(due.remove(0), delivered, at).unwrap());
+    let listed = all_deliveries(&store);
+    assert_eq!(listed[0].state, DeliveryState::Delivered);
+    assert_eq!(listed[0].last_error, None);
 }
 
 fn a_dead_letter_is_replayed_with_a_fresh_window(backend: Backend) {

@@ -111,7 +111,9 @@ impl OutboxTx for PgDb<'_, '_> {
     ) -> Result<bool, StoreError> {
         let changed = self.execute(
             "UPDATE deliveries SET state = $3, next_attempt_at = $4, lease_until = NULL, \
-             last_error = coalesce($5, last_error), finished_at = $6 \
+             last_error = CASE WHEN $3 = 'Delivered' THEN NULL \
+             ELSE coalesce($5, last_error) END, \
+             finished_at = $6 \
              WHERE id = $1 AND attempts = $2 AND state = 'Pending'",
             &[
                 &row_id,

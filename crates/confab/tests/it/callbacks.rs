@@ -174,6 +174,21 @@ async fn an_error_posts_its_code_and_message() {
 }
 
 #[tokio::test]
+async fn a_partly_failed_call_says_has_errors_in_both_status_fields() {
+    let (_server, receiver, client) = setup().await;
+    let options = asynchronous().raw(&send_to(&receiver.url("partly"), "OnCallComplete", &[]));
+    let objects = [log_row("1"), failing_row()].concat();
+    client.send_queued("Create", &options, &objects).await;
+
+    let callback = &receiver.wait_for("partly", 1).await[0];
+    // The API documents StatusCode as the same content as
+    // OverallStatusCode.
+    assert_eq!(callback.field("OverallStatusCode"), "Has Errors");
+    assert_eq!(callback.field("StatusCode"), "Has Errors");
+    assert_eq!(callback.field("ErrorCode"), "10008");
+}
+
+#[tokio::test]
 async fn on_error_fires_only_when_the_call_fails() {
     let (_server, receiver, client) = setup().await;
     let entries = [

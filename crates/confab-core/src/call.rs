@@ -68,6 +68,19 @@ pub struct ObjectCall {
     pub objects: Vec<ApiObject>,
 }
 
+impl ObjectCall {
+    /// A `CorrelationID` that more than one object of the call carries.
+    /// The API requires them to be unique within a call, because each one
+    /// names its object's outcome in the results.
+    pub fn repeated_correlation_id(&self) -> Option<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.objects
+            .iter()
+            .filter_map(|object| object.base().correlation_id.as_deref())
+            .find(|correlation_id| !seen.insert(*correlation_id))
+    }
+}
+
 /// A Retrieve call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RetrieveCall {

@@ -48,6 +48,12 @@ impl Engine {
                 "the {operation} call has no objects"
             )));
         }
+        if let Some(repeated) = call.repeated_correlation_id() {
+            return Err(EngineError::BadRequest(format!(
+                "CorrelationID {repeated:?} is given to more than one object of this call; \
+                 it must be unique within a call"
+            )));
+        }
         let request_id = RequestId::new_random();
         let now = self.clock.now();
         let mode = classify(

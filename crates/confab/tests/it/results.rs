@@ -137,6 +137,25 @@ async fn results_are_found_by_conversation_id() {
 }
 
 #[tokio::test]
+async fn a_correlation_id_given_twice_in_one_call_is_a_client_fault() {
+    let (_server, client) = setup().await;
+    let objects = [
+        correlated_row("a", "same"),
+        correlated_row("b", "other"),
+        correlated_row("c", "same"),
+    ]
+    .concat();
+    let body = request("Create", &asynchronous().xml(), &objects);
+    let (code, message) = client.soap("Create", &body).await.expect_fault();
+    assert!(code.ends_with(":Client"), "{code}");
+    assert!(message.contains("\"same\""), "{message}");
+    // Across calls the same id is fine.
+    client
+        .send_queued("Create", &asynchronous(), &correlated_row("d", "same"))
+        .await;
+}
+
+#[tokio::test]
 async fn result_items_are_found_by_correlation_id() {
     let (_server, client) = setup().await;
     let objects = [

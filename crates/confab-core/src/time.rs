@@ -1,10 +1,29 @@
-//! Reading `xsd:dateTime` values the way the API does.
+//! Time: where Confab reads it from, and `xsd:dateTime` values read the way
+//! the API reads them.
 //!
 //! The API accepts instants with `Z`, with an offset, and with neither; a
 //! value without an offset is read in the service's own zone, US Central
 //! Standard Time, which it applies as UTC−6 all year (no daylight saving).
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+/// A source of the current instant. Every rule that depends on time reads
+/// one (the engine's, the deliverer's), so that tests can swap in a clock
+/// they move; the store is handed `now` and never reads the time itself.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
 
 /// The zone the API reads an instant without an offset in: UTC−6.
 pub const SERVICE_OFFSET_SECS: i32 = -6 * 3600;

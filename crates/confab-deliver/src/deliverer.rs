@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use confab_core::options::ResponseType;
 use confab_store::Store;
 use confab_store::outbox::{Delivery, DeliveryOutcome};
@@ -119,7 +118,8 @@ impl Deliverer {
     async fn claim(&self, limit: usize) -> Result<Vec<Delivery>, confab_store::StoreError> {
         let store = self.store.clone();
         let lease = self.settings.lease();
-        let claim = move || store.claim_deliveries(Utc::now(), lease, limit);
+        let now = self.settings.clock.now();
+        let claim = move || store.claim_deliveries(now, lease, limit);
         tokio::task::spawn_blocking(claim)
             .await
             .map_err(|_| confab_store::StoreError::Closed)?
@@ -167,7 +167,8 @@ impl Deliverer {
             }
         }
         let store = self.store.clone();
-        let record = move || store.finish_delivery(delivery, outcome, Utc::now());
+        let now = self.settings.clock.now();
+        let record = move || store.finish_delivery(delivery, outcome, now);
         match tokio::task::spawn_blocking(record).await {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => debug!("the lease ran out first; the newer attempt records"),
@@ -221,7 +222,8 @@ impl Deliverer {
         };
         let jitter: f64 = rand::random();
         let retry = &self.settings.retry;
-        match retry.next_attempt(delivery.attempts, delivery.retry_from, Utc::now(), jitter) {
+        let now = self.settings.clock.now();
+        match retry.next_attempt(delivery.attempts, delivery.retry_from, now, jitter) {
             Some(at) => DeliveryOutcome::RetryAt { at, error },
             None => DeliveryOutcome::Dead {
                 error: format!("gave up after {} attempts: {error}", delivery.attempts),

@@ -26,9 +26,11 @@ pub mod render;
 pub mod retry;
 pub mod signature;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use confab_core::intake::IntakePolicy;
+use confab_core::time::{Clock, SystemClock};
 
 pub use deliverer::{DelivererHandle, start};
 pub use email::{SmtpSettings, SmtpTls};
@@ -52,6 +54,10 @@ pub struct DeliverySettings {
     pub policy: IntakePolicy,
     /// The SMTP relay for e-mail callbacks, if there is one.
     pub smtp: Option<SmtpSettings>,
+    /// The clock that says when a delivery is due, the one that stamped it:
+    /// the engine's. (The `webhook-timestamp` a receiver checks against its
+    /// own clock is always the system's.)
+    pub clock: Arc<dyn Clock>,
 }
 
 impl DeliverySettings {
@@ -78,6 +84,7 @@ impl Default for DeliverySettings {
             batch_size: 32,
             policy: IntakePolicy::default(),
             smtp: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }

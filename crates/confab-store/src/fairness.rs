@@ -98,7 +98,7 @@ impl Rotation {
         let mut after = last;
         let mut wrapped = last.is_none();
         loop {
-            let Some(account) = tx.next_lane_account(lane, after)? else {
+            let Some(account) = tx.next_lane_account(lane, after, now)? else {
                 if wrapped {
                     return Ok(None);
                 }

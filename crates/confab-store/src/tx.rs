@@ -152,8 +152,9 @@ pub trait OutboxTx {
     /// Writes a delivery, Pending and due at its creation.
     fn insert_delivery(&mut self, delivery: &NewDelivery) -> Result<(), StoreError>;
 
-    /// Pending deliveries due by `now`, or never tried, soonest first, at
-    /// most `limit`.
+    /// Pending deliveries due by `now`, soonest first, at most `limit`. A
+    /// delivery is stamped by the clock of the worker that wrote it, which
+    /// is the deliverer's (one clock per node; nodes' clocks agree).
     fn due_deliveries(
         &mut self,
         now: DateTime<Utc>,
@@ -273,7 +274,9 @@ pub trait QueueTx: OutboxTx {
         conversation_id: &str,
     ) -> Result<Vec<QueuedRequest>, StoreError>;
 
-    /// Moves a request to `state`.
+    /// Moves a request to `state`. A request that becomes `Ready` falls due
+    /// no earlier than `now`: a conversation part released by the part
+    /// before it takes its turn from its release, not from its arrival.
     fn set_request_state(
         &mut self,
         row_id: i64,
@@ -282,11 +285,14 @@ pub trait QueueTx: OutboxTx {
     ) -> Result<(), StoreError>;
 
     /// The lowest-numbered account above `after` (any account when `None`)
-    /// with a Ready request in `lane`, due or not.
+    /// with a Ready request in `lane` that may be due by `now`. An account
+    /// whose Ready requests all fall due later may be named or left out;
+    /// the caller asks [`QueueTx::first_due_in_lane`] either way.
     fn next_lane_account(
         &mut self,
         lane: QueuePriority,
         after: Option<AccountId>,
+        now: DateTime<Utc>,
     ) -> Result<Option<AccountId>, StoreError>;
 
     /// The account's Ready request in `lane` that fell due first (by

@@ -60,7 +60,10 @@ async fn serve(
         }
         None => Arc::new(SystemClock),
     };
-    let delivery = delivery_settings(&args)?;
+    let delivery = DeliverySettings {
+        clock: clock.clone(),
+        ..delivery_settings(&args)?
+    };
     let engine = Engine::new(store.clone(), settings, clock);
     // Without a worker the node still accepts and queues calls: the API's
     // own behaviour during maintenance, and a way to measure intake alone.

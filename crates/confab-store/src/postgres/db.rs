@@ -12,6 +12,7 @@
 //! for each other's work).
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use confab_core::call::ObjectCall;
@@ -30,6 +31,7 @@ use crate::model::{
     ResultMessageRecord, ResultScope, RetrieveCursor, StoredDataExtension, StoredResultItem,
     StoredResultMessage, StoredRow, SubscriberRecord,
 };
+use crate::postgres::floors::{Floors, Notes};
 use crate::tx::{ObjectTx, QueueTx, ReadTx};
 
 /// Statements prepared on one connection, by their text.
@@ -41,10 +43,15 @@ pub(crate) struct StatementCache {
 /// Query parameters.
 type Params<'p> = [&'p (dyn ToSql + Sync)];
 
-/// A transaction and the statement cache of its connection.
+/// A transaction, the statement cache of its connection, and what this
+/// node keeps about where its scans start.
 pub(crate) struct PgDb<'t, 'c> {
     pub(crate) tx: &'t mut Transaction<'c>,
     pub(crate) cache: &'t mut StatementCache,
+    /// This node's floors (see [`super::floors`]).
+    pub(crate) floors: &'t Floors,
+    /// What the transaction leaves for after its commit.
+    pub(crate) notes: &'t mut Notes,
 }
 
 impl PgDb<'_, '_> {
@@ -97,7 +104,47 @@ impl PgDb<'_, '_> {
             None => Err(StoreError::Conflict(what())),
         }
     }
+
+    /// Every account with ready work in `lane`, by walking the lane's index.
+    fn accounts_with_ready_work(&mut self, lane: QueuePriority) -> Result<Vec<i64>, StoreError> {
+        let mut accounts = Vec::new();
+        let mut after = i64::MIN;
+        while let Some(row) = self.query_opt(NEXT_LANE_ACCOUNT, &[&lane.rank(), &after])? {
+            after = row.try_get(0)?;
+            accounts.push(after);
+        }
+        Ok(accounts)
+    }
 }
+
+/// The next account, by number, with ready work in a lane after `$2`: the
+/// front of the lane's range of the `requests_ready` index. It walks the
+/// dead entries at the front of each account's range, so it runs only to
+/// find the accounts again (see [`super::floors`]).
+///
+/// Written as `ORDER BY … LIMIT 1` rather than `MIN(account_id)`: a
+/// prepared statement's generic plan, made while the table looked small,
+/// computed the `MIN` by reading every ready row of the lane, and kept
+/// doing so once the queue held hundreds of thousands.
+pub(crate) const NEXT_LANE_ACCOUNT: &str = "SELECT account_id FROM requests \
+     WHERE state = 'Ready' AND priority = $1 AND account_id > $2 \
+     ORDER BY account_id LIMIT 1";
+
+/// The filter, order and claim of an account's first due request in a
+/// lane, from its floor `$3` to `now` (`$4`): a range of the
+/// `requests_ready` index, whose last column is `id` so that no plan needs
+/// to sort. `SKIP LOCKED`: a request another node is running is not waited
+/// for; the row lock is the claim, and it ends with that node's
+/// transaction, committed or not.
+pub(crate) const FIRST_DUE_IN_LANE: &str = "WHERE state = 'Ready' AND priority = $1 \
+     AND account_id = $2 AND run_after >= $3 AND run_after <= $4 \
+     ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED";
+
+/// When an account's earliest ready request in a lane, from its floor
+/// `$3`, falls due, whether or not another node holds it.
+pub(crate) const NEXT_READY_IN_LANE: &str = "SELECT run_after FROM requests \
+     WHERE state = 'Ready' AND priority = $1 AND account_id = $2 AND run_after >= $3 \
+     ORDER BY run_after, id LIMIT 1";
 
 /// Reads a request row selected with [`REQUEST_COLUMNS`].
 fn request_from_row(row: &Row) -> Result<QueuedRequest, StoreError> {
@@ -573,6 +620,9 @@ impl QueueTx for PgDb<'_, '_> {
                 &millis(new.received_at),
             ],
         )?;
+        if request.state == RequestState::Ready {
+            self.notes.ready(request.priority.rank(), request.account.0);
+        }
         Ok(())
     }
 
@@ -617,11 +667,22 @@ impl QueueTx for PgDb<'_, '_> {
         state: RequestState,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let finished_at = state.is_final().then(|| millis(now));
-        self.execute(
-            "UPDATE requests SET state = $2, finished_at = $3 WHERE id = $1",
-            &[&row_id, &state.as_str(), &finished_at],
+        if state != RequestState::Ready {
+            let finished_at = state.is_final().then(|| millis(now));
+            self.execute(
+                "UPDATE requests SET state = $2, finished_at = $3 WHERE id = $1",
+                &[&row_id, &state.as_str(), &finished_at],
+            )?;
+            return Ok(());
+        }
+        let row = self.query_opt(
+            "UPDATE requests SET state = 'Ready', run_after = GREATEST(run_after, $2) \
+             WHERE id = $1 RETURNING priority, account_id",
+            &[&row_id, &millis(now)],
         )?;
+        if let Some(row) = row {
+            self.notes.ready(row.try_get(0)?, row.try_get(1)?);
+        }
         Ok(())
     }
 
@@ -629,18 +690,21 @@ impl QueueTx for PgDb<'_, '_> {
         &mut self,
         lane: QueuePriority,
         after: Option<AccountId>,
+        now: DateTime<Utc>,
     ) -> Result<Option<AccountId>, StoreError> {
-        let after = after.map_or(i64::MIN, |account| account.0);
-        let row = self.query_opt(
-            "SELECT MIN(account_id) FROM requests \
-             WHERE state = 'Ready' AND priority = $1 AND account_id > $2",
-            &[&lane.rank(), &after],
-        )?;
-        let account: Option<i64> = match row {
-            Some(row) => row.try_get(0)?,
-            None => None,
-        };
-        Ok(account.map(AccountId))
+        let floors = self.floors;
+        let mut ready = floors.ready();
+        if ready.needs_discovery() {
+            let started = Instant::now();
+            let found = [
+                self.accounts_with_ready_work(QueuePriority::High)?,
+                self.accounts_with_ready_work(QueuePriority::Medium)?,
+                self.accounts_with_ready_work(QueuePriority::Low)?,
+            ];
+            ready.discovered(found, started.elapsed());
+        }
+        let after = after.map(|account| account.0);
+        Ok(ready.next_account(lane, after, millis(now)).map(AccountId))
     }
 
     fn first_due_in_lane(
@@ -649,16 +713,22 @@ impl QueueTx for PgDb<'_, '_> {
         account: AccountId,
         now: DateTime<Utc>,
     ) -> Result<Option<QueuedRequest>, StoreError> {
-        // SKIP LOCKED: a request another node is running is not waited
-        // for; the row lock is the claim, and it ends with that node's
-        // transaction, committed or not.
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM requests WHERE state = 'Ready' AND priority = $1 \
-             AND account_id = $2 AND run_after <= $3 ORDER BY run_after, id LIMIT 1 \
-             FOR UPDATE SKIP LOCKED"
-        );
-        let row = self.query_opt(&sql, &[&lane.rank(), &account.0, &millis(now)])?;
-        row.as_ref().map(request_from_row).transpose()
+        let floors = self.floors;
+        let floor = floors.ready().floor(lane, account.0).unwrap_or(i64::MIN);
+        let (rank, now_ms) = (lane.rank(), millis(now));
+        self.notes.raised_ready();
+
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests {FIRST_DUE_IN_LANE}");
+        if let Some(row) = self.query_opt(&sql, &[&rank, &account.0, &floor, &now_ms])? {
+            let request = request_from_row(&row)?;
+            let run_after = millis(request.run_after);
+            floors.ready().claimed(lane, account.0, run_after, now_ms);
+            return Ok(Some(request));
+        }
+        let next = self.query_opt(NEXT_READY_IN_LANE, &[&rank, &account.0, &floor])?;
+        let next: Option<i64> = next.map(|row| row.try_get(0)).transpose()?;
+        floors.ready().dry(lane, account.0, next, now_ms);
+        Ok(None)
     }
 
     fn insert_result_message(&mut self, message: &ResultMessageRecord) -> Result<(), StoreError> {

@@ -8,6 +8,8 @@
 //! node has usually left it nothing to do. A node that dies releases the
 //! lock with its connection, and the next node takes over.
 
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use confab_core::AccountId;
 
@@ -34,21 +36,71 @@ pub(crate) fn lock(db: &mut PgDb<'_, '_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Conversations still collecting parts whose last part is from the floor
+/// `$3` to before `$1`, at most `$2`, along the `conversations_open` index.
+pub(crate) const STALE_OPEN_CONVERSATIONS: &str = "SELECT account_id, conversation_id, \
+     last_part_at FROM conversations \
+     WHERE state = 'Open' AND last_part_at >= $3 AND last_part_at < $1 \
+     ORDER BY last_part_at LIMIT $2";
+
+/// The statement that deletes the oldest rows of `table` whose `column` is
+/// from the floor `$3` to before `$1`, at most `$2` of them, and returns
+/// their `column`.
+pub(crate) fn delete_oldest_sql(table: &str, column: &str) -> String {
+    format!(
+        "DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} \
+         WHERE {column} >= $3 AND {column} < $1 ORDER BY {column} LIMIT $2) \
+         RETURNING {column}"
+    )
+}
+
 /// Deletes the oldest rows of `table` whose `column` is before `cutoff`, at
-/// most `limit` of them, along the index on `column`.
+/// most `limit` of them, along the index on `column` from the range's floor
+/// (see [`crate::postgres::floors`]): what earlier batches deleted stays in
+/// the index while an old snapshot is open, and is not walked again.
 fn delete_oldest(
     db: &mut PgDb<'_, '_>,
-    table: &str,
+    table: &'static str,
     column: &str,
     cutoff: DateTime<Utc>,
     limit: usize,
 ) -> Result<usize, StoreError> {
-    let sql = format!(
-        "DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} \
-         WHERE {column} < $1 ORDER BY {column} LIMIT $2)"
-    );
-    let deleted = db.execute(&sql, &[&millis(cutoff), &(limit as i64)])?;
-    Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+    let sql = delete_oldest_sql(table, column);
+    let cutoff = millis(cutoff);
+    let deleted = scan_from_floor(db, table, |db, floor| {
+        let rows = db.query(&sql, &[&cutoff, &(limit as i64), &floor])?;
+        let keys = rows.iter().map(|row| row.try_get::<_, i64>(0));
+        keys.collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::from)
+    })?;
+    // Nothing older than the cutoff is written later, so the floor rises
+    // to the cutoff once a batch came up short.
+    let reached = match deleted.iter().max() {
+        Some(&last) if deleted.len() >= limit => last,
+        _ => cutoff,
+    };
+    db.floors
+        .housekeeping(table, |floor| floor.raise(reached, i64::MAX));
+    Ok(deleted.len())
+}
+
+/// Runs `scan` from the floor of the housekeeping range `range`, and
+/// records what it cost when it started from the front.
+fn scan_from_floor<T>(
+    db: &mut PgDb<'_, '_>,
+    range: &'static str,
+    scan: impl FnOnce(&mut PgDb<'_, '_>, i64) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let start = db.floors.housekeeping(range, |floor| floor.start());
+    db.notes.raised_housekeeping();
+    let started = Instant::now();
+    let found = scan(db, start.unwrap_or(i64::MIN))?;
+    if start.is_none() {
+        let cost = started.elapsed();
+        db.floors
+            .housekeeping(range, |floor| floor.scanned_from_front(cost));
+    }
+    Ok(found)
 }
 
 impl HousekeepingTx for PgDb<'_, '_> {
@@ -57,19 +109,32 @@ impl HousekeepingTx for PgDb<'_, '_> {
         cutoff: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<ConversationKey>, StoreError> {
-        let rows = self.query(
-            "SELECT account_id, conversation_id FROM conversations \
-             WHERE state = 'Open' AND last_part_at < $1 ORDER BY last_part_at LIMIT $2",
-            &[&millis(cutoff), &(limit as i64)],
-        )?;
-        rows.iter()
-            .map(|row| {
-                Ok(ConversationKey {
-                    account: AccountId(row.try_get(0)?),
-                    conversation_id: row.try_get(1)?,
+        let cutoff = millis(cutoff);
+        let stale = scan_from_floor(self, "conversations", |db, floor| {
+            let rows = db.query(
+                STALE_OPEN_CONVERSATIONS,
+                &[&cutoff, &(limit as i64), &floor],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let key = ConversationKey {
+                        account: AccountId(row.try_get(0)?),
+                        conversation_id: row.try_get(1)?,
+                    };
+                    Ok((key, row.try_get::<_, i64>(2)?))
                 })
-            })
-            .collect()
+                .collect::<Result<Vec<_>, StoreError>>()
+        })?;
+        // A conversation's last part only moves later, so none can fall
+        // below what this scan passed, but for a part committed later than
+        // it was stamped: the floor keeps the margin below the cutoff.
+        let reached = match stale.last() {
+            Some((_, last)) if stale.len() >= limit => *last,
+            _ => cutoff,
+        };
+        self.floors
+            .housekeeping("conversations", |floor| floor.raise(reached, cutoff));
+        Ok(stale.into_iter().map(|(key, _)| key).collect())
     }
 
     fn purge_result_items(

@@ -10,8 +10,11 @@
 
 mod accounts;
 mod db;
+mod floors;
 mod housekeeping;
 mod outbox;
+#[cfg(test)]
+mod query_plans;
 mod writer;
 
 use std::sync::Arc;
@@ -34,7 +37,8 @@ use crate::tx::OutboxTx;
 use crate::tx::{Executor, ReadTx};
 use crate::{ConversationKey, Rotation, Store, intake, outbox as rules, retention, timeout, work};
 use db::{PgDb, StatementCache};
-use writer::{NEW_WORK_CHANNEL, Writer};
+use floors::{Floors, Notes, Raised};
+use writer::Writer;
 
 /// The schema, applied idempotently at every start.
 const SCHEMA: &str = include_str!("schema.sql");
@@ -89,8 +93,16 @@ impl r2d2::ManageConnection for Connector {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        // Every statement is prepared once per connection and keeps the one
+        // plan `query_plans.rs` checks. Left to itself, PostgreSQL plans
+        // the first runs for their values, from statistics that a queue
+        // outruns: a table analysed while nearly empty got plans that read
+        // and sorted every ready row for each claim, hundreds of thousands
+        // of them once the queue filled up.
+        client.batch_execute("SET plan_cache_mode = force_generic_plan")?;
         Ok(PgConnection {
-            client: self.config.connect(NoTls)?,
+            client,
             cache: StatementCache::default(),
         })
     }
@@ -120,11 +132,41 @@ impl r2d2::HandleError<postgres::Error> for LogPoolErrors {
     }
 }
 
+/// What this node's connections share: where its scans start, and the
+/// channel on which the nodes of one deployment tell each other of work.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub(crate) floors: Floors,
+    /// Named after the schema, so that deployments sharing a database (in
+    /// schemas of their own) do not wake each other.
+    channel: String,
+}
+
+impl Node {
+    /// Sends, with the transaction's commit, what it made ready to every
+    /// node listening (this one's listener included).
+    pub(crate) fn notify(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        notes: &Notes,
+    ) -> Result<(), StoreError> {
+        let payloads = notes.payloads();
+        if !payloads.is_empty() {
+            tx.execute(
+                "SELECT pg_notify($1, payload) FROM unnest($2::TEXT[]) AS payload",
+                &[&self.channel, &payloads],
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
     writer: Writer,
+    node: Arc<Node>,
     config: Config,
     stopped: Arc<AtomicBool>,
     outbox_wake: Arc<tokio::sync::Notify>,
@@ -144,7 +186,11 @@ impl PostgresStore {
     /// the schema up to date and starts the writers.
     pub fn open(url: &str, settings: PostgresSettings) -> Result<Self, StoreError> {
         let config: Config = url.parse()?;
-        migrate(&config)?;
+        let schema = migrate(&config)?;
+        let node = Arc::new(Node {
+            floors: Floors::default(),
+            channel: work_channel(&schema),
+        });
         let pool = r2d2::Pool::builder()
             .max_size(settings.max_connections.max(settings.writers as u32 + 2))
             .min_idle(Some(1))
@@ -154,36 +200,56 @@ impl PostgresStore {
                 config: config.clone(),
             })?;
         let writer =
-            Writer::start(pool.clone(), settings.writers).map_err(|source| StoreError::Open {
-                path: "postgresql writer threads".to_owned(),
-                source,
+            Writer::start(pool.clone(), node.clone(), settings.writers).map_err(|source| {
+                StoreError::Open {
+                    path: "postgresql writer threads".to_owned(),
+                    source,
+                }
             })?;
         Ok(Self {
             pool,
             writer,
+            node,
             config,
             stopped: Arc::new(AtomicBool::new(false)),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
-    /// Runs `work` in a transaction of its own on a pooled connection.
+    /// Runs `work` in a transaction of its own on a pooled connection. What
+    /// it made ready is told to every node with the commit; the floors it
+    /// raised are forgotten if it fails.
     fn with_transaction<T>(
         &self,
         isolation: IsolationLevel,
         read_only: bool,
         work: impl FnOnce(&mut PgDb<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.pool.get()?;
-        let PgConnection { client, cache } = &mut *conn;
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(isolation)
-            .read_only(read_only)
-            .start()?;
-        let value = work(&mut PgDb { tx: &mut tx, cache })?;
-        tx.commit()?;
-        Ok(value)
+        let mut notes = Notes::default();
+        let outcome = (|| {
+            let mut conn = self.pool.get()?;
+            let PgConnection { client, cache } = &mut *conn;
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(isolation)
+                .read_only(read_only)
+                .start()?;
+            let floors = &self.node.floors;
+            let value = work(&mut PgDb {
+                tx: &mut tx,
+                cache,
+                floors,
+                notes: &mut notes,
+            })?;
+            self.node.notify(&mut tx, &notes)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        match &outcome {
+            Ok(_) => self.node.floors.post(notes.ready_work()),
+            Err(_) => self.node.floors.forget(Raised::ALL),
+        }
+        outcome
     }
 }
 
@@ -197,13 +263,23 @@ impl Drop for PostgresStore {
 }
 
 /// Brings the schema up to date under an advisory lock held on its own
-/// connection.
-fn migrate(config: &Config) -> Result<(), StoreError> {
+/// connection, and returns the name of the schema Confab's tables are in.
+fn migrate(config: &Config) -> Result<String, StoreError> {
     let mut client = config.connect(NoTls)?;
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
     let applied = apply_schema(&mut client);
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
-    applied
+    applied?;
+    let schema: Option<String> = client.query_one("SELECT current_schema()", &[])?.get(0);
+    Ok(schema.unwrap_or_default())
+}
+
+/// The `NOTIFY` channel of the deployment whose tables are in `schema`: a
+/// name of the schema's digest, since a channel is an identifier of at
+/// most 63 bytes and a schema's name may be as long.
+fn work_channel(schema: &str) -> String {
+    let digest = Sha256::digest(schema.as_bytes());
+    format!("confab_work_{}", hex::encode(&digest[..8]))
 }
 
 /// Applies the schema unless this very schema was applied before, which
@@ -469,9 +545,10 @@ impl Store for PostgresStore {
 
     fn watch_new_work(&self, wake: Arc<dyn Fn() + Send + Sync>) {
         let (config, stopped) = (self.config.clone(), self.stopped.clone());
+        let node = self.node.clone();
         let spawned = std::thread::Builder::new()
             .name("confab-pg-listener".to_owned())
-            .spawn(move || listen(&config, &stopped, wake.as_ref()));
+            .spawn(move || listen(&node, &config, &stopped, wake.as_ref()));
         if let Err(error) = spawned {
             tracing::warn!(error = %error, "could not start the postgresql listener; \
                  workers will find new work at their next poll");
@@ -495,6 +572,8 @@ fn run_due_in(
             &mut PgDb {
                 tx: &mut savepoint,
                 cache: db.cache,
+                floors: db.floors,
+                notes: db.notes,
             },
             executor,
             rotation,
@@ -509,6 +588,8 @@ fn run_due_in(
             Err(error) if error.is_connection_lost() || ran.is_empty() => return Err(error),
             Err(error) => {
                 savepoint.rollback()?;
+                // Its claim was undone, so it may lie below a floor now.
+                db.floors.forget_ready();
                 let message = "a queued request failed to run; it stays queued";
                 tracing::warn!(error = %error, "{message}");
                 break;
@@ -520,15 +601,13 @@ fn run_due_in(
 
 /// Listens for new-work notifications and calls `wake` for each, opening
 /// the connection again (with a growing pause) whenever it breaks.
-fn listen(config: &Config, stopped: &AtomicBool, wake: &(dyn Fn() + Send + Sync)) {
+fn listen(node: &Node, config: &Config, stopped: &AtomicBool, wake: &(dyn Fn() + Send + Sync)) {
     let mut pause = Duration::from_millis(100);
     while !stopped.load(Ordering::Relaxed) {
-        match listen_once(config, stopped, wake) {
+        match listen_once(node, config, stopped, wake) {
             Ok(()) => return,
             Err(error) => {
                 tracing::warn!(error = %error, ?pause, "postgresql listener lost its connection");
-                // Work may have been queued while nobody listened.
-                wake();
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
@@ -536,19 +615,29 @@ fn listen(config: &Config, stopped: &AtomicBool, wake: &(dyn Fn() + Send + Sync)
     }
 }
 
-/// One listening connection's life.
+/// One listening connection's life. Each notification names a lane and an
+/// account that have new ready work, which the ready queue's floors take
+/// note of before the worker is woken.
 fn listen_once(
+    node: &Node,
     config: &Config,
     stopped: &AtomicBool,
     wake: &(dyn Fn() + Send + Sync),
 ) -> Result<(), StoreError> {
     let mut client = config.connect(NoTls)?;
-    client.batch_execute(&format!("LISTEN {NEW_WORK_CHANNEL}"))?;
+    client.batch_execute(&format!("LISTEN {}", node.channel))?;
+    // Work may have been queued while nobody listened, in accounts the
+    // floors do not know of: they are found again from the index.
+    node.floors.forget_ready();
+    wake();
     while !stopped.load(Ordering::Relaxed) {
         // The timeout only bounds how long a stop request waits.
         let mut notifications = client.notifications();
         let mut arrived = notifications.timeout_iter(Duration::from_secs(1));
-        while arrived.next()?.is_some() {
+        while let Some(notification) = arrived.next()? {
+            if let Some(note) = floors::parse_payload(notification.payload()) {
+                node.floors.post([note]);
+            }
             wake();
         }
     }

@@ -9,6 +9,8 @@
 //! deliverer whose lease ran out and was taken over cannot overwrite the
 //! newer attempt's outcome.
 
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use confab_core::AccountId;
 use postgres::Row;
@@ -18,6 +20,13 @@ use crate::error::StoreError;
 use crate::outbox::{Delivery, DeliveryQuery, DeliveryState, NewDelivery};
 use crate::postgres::db::PgDb;
 use crate::tx::OutboxTx;
+
+/// The filter, order and claim of the deliveries due by `$1`, from the
+/// outbox's floor `$3` (see `postgres::floors`), at most `$2`: a range of
+/// the `deliveries_due` index.
+pub(crate) const DUE_DELIVERIES: &str = "WHERE state = 'Pending' \
+     AND next_attempt_at >= $3 AND next_attempt_at <= $1 \
+     ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
 
 /// Reads a row selected with [`DELIVERY_COLUMNS`].
 fn delivery_from_row(row: &Row) -> Result<Delivery, StoreError> {
@@ -74,17 +83,32 @@ impl OutboxTx for PgDb<'_, '_> {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        // A delivery never tried is due whatever its time says: it was
-        // stamped by the worker's clock, which need not agree with the
-        // deliverer's.
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries \
-             WHERE state = 'Pending' AND (next_attempt_at <= $1 OR attempts = 0) \
-             ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
-        );
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.query(&sql, &[&millis(now), &limit])?;
-        rows.iter().map(delivery_from_row).collect()
+        let floors = self.floors;
+        let start = floors.deliveries().start();
+        self.notes.raised_deliveries();
+        let (now_ms, started) = (millis(now), Instant::now());
+        let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
+        let floor = start.unwrap_or(i64::MIN);
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries {DUE_DELIVERIES}");
+        let rows = self.query(&sql, &[&now_ms, &wanted, &floor])?;
+        let due = rows
+            .iter()
+            .map(delivery_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let mut floor = floors.deliveries();
+        if start.is_none() {
+            floor.scanned_from_front(started.elapsed());
+        }
+        // Everything due before the last one taken was taken, or is held
+        // by another node whose lease moves it later; and when fewer than
+        // asked for were due, everything due was.
+        let reached = match due.last() {
+            Some(last) if due.len() >= limit => millis(last.next_attempt_at),
+            _ => now_ms,
+        };
+        floor.raise(reached, now_ms);
+        Ok(due)
     }
 
     fn lease_delivery(

@@ -56,8 +56,13 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 
 -- Runnable work by lane and account, for the round robin of fairness.rs.
-CREATE INDEX IF NOT EXISTS requests_lane
-    ON requests (priority, account_id, run_after) WHERE state = 'Ready';
+-- It ends in id so that an account's first due request (ORDER BY
+-- run_after, id) is the front of its range whatever the planner believes
+-- of the table: without id, a planner that thought the table small sorted
+-- every ready row of the account for each claim. (requests_lane lacked it.)
+DROP INDEX IF EXISTS requests_lane;
+CREATE INDEX IF NOT EXISTS requests_ready
+    ON requests (priority, account_id, run_after, id) WHERE state = 'Ready';
 CREATE INDEX IF NOT EXISTS requests_conversation
     ON requests (account_id, conversation_id, sequence_code)
     WHERE conversation_id IS NOT NULL;

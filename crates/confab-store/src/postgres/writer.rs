@@ -14,6 +14,7 @@
 //! pause that grows with each failure. A batch whose COMMIT itself failed
 //! has an unknown outcome and is answered with an error, never with OK.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -21,7 +22,8 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::error::StoreError;
 use crate::model::Pending;
 use crate::postgres::db::PgDb;
-use crate::postgres::{PgConnection, Pool};
+use crate::postgres::floors::{Notes, Raised};
+use crate::postgres::{Node, PgConnection, Pool};
 
 /// The most jobs committed together.
 const MAX_JOBS_PER_COMMIT: usize = 512;
@@ -31,9 +33,6 @@ const MAX_JOB_ATTEMPTS: usize = 8;
 
 /// How often a batch is run again after its connection broke.
 const MAX_BATCH_ATTEMPTS: u32 = 6;
-
-/// The channel that wakes other nodes' workers when work was queued.
-pub(crate) const NEW_WORK_CHANNEL: &str = "confab_work";
 
 /// What a job says after one run.
 enum Step {
@@ -98,13 +97,13 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts `threads` writer threads taking connections from `pool`.
-    pub(crate) fn start(pool: Pool, threads: usize) -> std::io::Result<Self> {
+    pub(crate) fn start(pool: Pool, node: Arc<Node>, threads: usize) -> std::io::Result<Self> {
         let (jobs, receiver) = crossbeam_channel::unbounded::<Box<dyn Job>>();
         for index in 0..threads.max(1) {
-            let (pool, receiver) = (pool.clone(), receiver.clone());
+            let (pool, node, receiver) = (pool.clone(), node.clone(), receiver.clone());
             std::thread::Builder::new()
                 .name(format!("confab-pg-writer-{index}"))
-                .spawn(move || run(&pool, &receiver))?;
+                .spawn(move || run(&pool, &node, &receiver))?;
         }
         Ok(Self { jobs })
     }
@@ -141,25 +140,25 @@ impl Writer {
 
 /// A writer thread's loop: block for one job, take what else is waiting,
 /// run them all in one transaction, commit, answer.
-fn run(pool: &Pool, receiver: &Receiver<Box<dyn Job>>) {
+fn run(pool: &Pool, node: &Node, receiver: &Receiver<Box<dyn Job>>) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         batch.extend(receiver.try_iter().take(MAX_JOBS_PER_COMMIT - 1));
-        run_batch(pool, batch);
+        run_batch(pool, node, batch);
     }
     tracing::debug!("postgresql writer stopped");
 }
 
 /// Runs one batch, starting over on a new connection while the old one
 /// broke before the commit, and answers every job.
-fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Job>>) {
+fn run_batch(pool: &Pool, node: &Node, mut batch: Vec<Box<dyn Job>>) {
     let mut attempt = 0;
     let commit = loop {
         attempt += 1;
         let outcome = pool
             .get()
             .map_err(StoreError::from)
-            .and_then(|mut conn| commit_batch(&mut conn, &mut batch));
+            .and_then(|mut conn| commit_batch(&mut conn, node, &mut batch));
         match outcome {
             Ok(commit) => break commit,
             Err(error) if attempt < MAX_BATCH_ATTEMPTS => {
@@ -183,25 +182,36 @@ fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Job>>) {
 /// `Err` means the connection broke before COMMIT was sent, so nothing of
 /// the batch is stored and it may run again. `Ok(Err(_))` means COMMIT
 /// failed or its answer was lost: the outcome is unknown and is reported as
-/// a failure.
+/// a failure. Either way the floors the batch raised are forgotten.
 fn commit_batch(
     conn: &mut PgConnection,
+    node: &Node,
     batch: &mut [Box<dyn Job>],
 ) -> Result<Result<(), String>, StoreError> {
     let PgConnection { client, cache } = conn;
-    let mut tx = client.transaction()?;
-    for job in batch.iter_mut() {
-        run_job(&mut tx, cache, job.as_mut())?;
+    let mut notes = Notes::default();
+    let committed = (|| {
+        let mut tx = client.transaction()?;
+        for job in batch.iter_mut() {
+            run_job(&mut tx, cache, node, &mut notes, job.as_mut())?;
+        }
+        node.notify(&mut tx, &notes)?;
+        Ok(tx.commit().map_err(|error| error.to_string()))
+    })();
+    match &committed {
+        Ok(Ok(())) => node.floors.post(notes.ready_work()),
+        _ => node.floors.forget(Raised::ALL),
     }
-    // Delivered to listening nodes only if the transaction commits.
-    tx.batch_execute(&format!("NOTIFY {NEW_WORK_CHANNEL}"))?;
-    Ok(tx.commit().map_err(|error| error.to_string()))
+    committed
 }
 
-/// Runs one job in its own savepoint, again while it asks to.
+/// Runs one job in its own savepoint, again while it asks to. The floors a
+/// job raised before its savepoint was rolled back are forgotten.
 fn run_job(
     tx: &mut postgres::Transaction<'_>,
     cache: &mut crate::postgres::db::StatementCache,
+    node: &Node,
+    notes: &mut Notes,
     job: &mut dyn Job,
 ) -> Result<(), StoreError> {
     for attempt in 1..=MAX_JOB_ATTEMPTS {
@@ -209,19 +219,23 @@ fn run_job(
         let step = job.run(&mut PgDb {
             tx: &mut savepoint,
             cache,
+            floors: &node.floors,
+            notes,
         });
+        let raised = notes.take_raised();
         match step {
             Step::Keep => return Ok(savepoint.commit()?),
-            Step::Discard => return Ok(savepoint.rollback()?),
             Step::ConnectionLost => return Err(StoreError::Closed),
-            Step::Retry if attempt < MAX_JOB_ATTEMPTS => {
+            Step::Discard => {
                 savepoint.rollback()?;
-                tracing::debug!(
-                    attempt,
-                    "a write lost a race with another node; running it again"
-                );
+                node.floors.forget(raised);
+                return Ok(());
             }
-            Step::Retry => return Ok(savepoint.rollback()?),
+            Step::Retry => {
+                savepoint.rollback()?;
+                node.floors.forget(raised);
+                tracing::debug!(attempt, "a write lost a race with another node");
+            }
         }
     }
     Ok(())

@@ -639,8 +639,12 @@ impl QueueTx for Db<'_> {
     ) -> Result<(), StoreError> {
         let finished_at = state.is_final().then(|| millis(now));
         self.conn
-            .prepare_cached("UPDATE requests SET state = ?2, finished_at = ?3 WHERE id = ?1")?
-            .execute(params![row_id, state.as_str(), finished_at])?;
+            .prepare_cached(
+                "UPDATE requests SET state = ?2, finished_at = ?3, \
+                 run_after = CASE WHEN ?2 = 'Ready' THEN MAX(run_after, ?4) ELSE run_after END \
+                 WHERE id = ?1",
+            )?
+            .execute(params![row_id, state.as_str(), finished_at, millis(now)])?;
         Ok(())
     }
 
@@ -648,6 +652,7 @@ impl QueueTx for Db<'_> {
         &mut self,
         lane: QueuePriority,
         after: Option<AccountId>,
+        _now: DateTime<Utc>,
     ) -> Result<Option<AccountId>, StoreError> {
         let after = after.map_or(i64::MIN, |account| account.0);
         let account: Option<i64> = self

@@ -77,12 +77,9 @@ impl OutboxTx for Db<'_> {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        // A delivery never tried is due whatever its time says: it was
-        // stamped by the worker's clock, which need not agree with the
-        // deliverer's.
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries \
-             WHERE state = 'Pending' AND (next_attempt_at <= ?1 OR attempts = 0) \
+             WHERE state = 'Pending' AND next_attempt_at <= ?1 \
              ORDER BY next_attempt_at, id LIMIT ?2"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -58,13 +58,50 @@ impl Database {
 }
 
 impl Database {
-    /// The URL of this PostgreSQL schema.
+    /// The URL of this PostgreSQL schema. Its connections are named after
+    /// the schema, so that a test can tell when they have all closed.
     pub fn postgres_url(&self) -> String {
         let Self::Postgres { server, schema } = self else {
             panic!("not a PostgreSQL database");
         };
         let separator = if server.contains('?') { '&' } else { '?' };
-        format!("{server}{separator}options=-csearch_path%3D{schema}")
+        format!("{server}{separator}options=-csearch_path%3D{schema}&application_name={schema}")
+    }
+
+    /// How many entries scans of `index` read in this PostgreSQL schema, once
+    /// every store opened on it has been dropped: a connection reports what
+    /// it read to PostgreSQL's statistics when it closes at the latest.
+    #[allow(dead_code)]
+    pub fn index_entries_read(&self, index: &str) -> i64 {
+        let Self::Postgres { server, schema } = self else {
+            panic!("not a PostgreSQL database");
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let mut client = ::postgres::Client::connect(server, ::postgres::NoTls).unwrap();
+            let open: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                    &[schema],
+                )
+                .unwrap()
+                .get(0);
+            if open == 0 {
+                let row = client
+                    .query_one(
+                        "SELECT idx_tup_read FROM pg_stat_user_indexes \
+                         WHERE schemaname = $1 AND indexrelname = $2",
+                        &[schema, &index],
+                    )
+                    .unwrap();
+                return row.get(0);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the stores' connections did not close"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 }
 

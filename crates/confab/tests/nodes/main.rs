@@ -122,7 +122,7 @@ async fn work_queued_on_one_node_wakes_an_idle_peer_at_once() {
     // The peer listens on a connection of its own once its worker started.
     wait_until(Duration::from_secs(20), "the peer to listen", async || {
         let listening = intake.sql_integers(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE query = 'LISTEN confab_work'",
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN confab_work_%'",
             &[],
         );
         (listening[0] >= 1).then_some(())

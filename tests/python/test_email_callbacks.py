@@ -176,3 +176,33 @@ def test_an_email_callback_without_a_relay_is_a_dead_letter(server_pool: ServerP
     assert dead[0]["request_id"] == request_id
     assert dead[0]["channel"] == "email"
     assert "no SMTP relay" in dead[0]["last_error"]
+
+
+class Refusing(Inbox):
+    """An aiosmtpd handler that refuses every recipient for good."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        return "550 5.1.1 No such user"
+
+
+def test_an_email_the_relay_refuses_for_good_is_a_dead_letter_at_once(server_pool: ServerPool):
+    # Regression: a 550 was retried for a day, as if it could pass later.
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        relay = f"{controller.hostname}:{controller.port}"
+        server = server_pool.start(("--smtp-relay", relay, "--smtp-tls", "none"))
+        create_log(server)
+        request_id = queue_row(server, "4", include_results=False)
+
+        def dead_letters():
+            dead = run_cli(server.binary, server.data_dir, "deliveries", "list", "--dead")
+            return dead or None
+
+        dead = poll(dead_letters, "the dead letter")
+        assert dead[0]["request_id"] == request_id
+        assert dead[0]["attempts"] == 1
+        assert "550" in dead[0]["last_error"]
+        server.stop()
+    finally:
+        controller.stop()

@@ -112,6 +112,19 @@ pub const FORM_FIELDS: [&str; 10] = [
 /// `RequestType` and `ResultType` of every callback.
 const ASYNCHRONOUS: &str = "Asynchronous";
 
+/// The most `SendResponseTo` entries one call may carry, and the most
+/// distinct conversation-level entries a conversation counts.
+///
+/// Each entry that fires stores a callback of its own, with its own copy of
+/// the call's results (and objects, with `IncludeObjects`), written in the
+/// transaction that settles the call. Unbounded, one call of a few
+/// megabytes with hundreds of entries became gigabytes on disk and held the
+/// single writer, and so every other caller, for as long as that took; a
+/// conversation whose every part named 16 addresses of its own did the
+/// same. The API's own sample uses two entries; 16 leaves room for any real
+/// client.
+pub const MAX_SEND_RESPONSE_TO: usize = 16;
+
 impl Notice {
     /// The form fields of an HTTP callback; absent values are empty strings.
     /// `detail_xml` is the rendered `ResultDetailXML` (empty without
@@ -193,14 +206,17 @@ pub fn conversation_entry_fires(entry: &AsyncResponse, end: ConversationEnd) -> 
 
 /// The conversation-level entries of a conversation: those of every part,
 /// in part order, with entries of the same channel, address and trigger
-/// counted once (the first one's `Include*` flags win). Clients commonly
-/// repeat the same `SendResponseTo` on every part; the conversation still
-/// ends only once.
+/// counted once (the first one's `Include*` flags win), and no more than
+/// [`MAX_SEND_RESPONSE_TO`] of them. Clients commonly repeat the same
+/// `SendResponseTo` on every part; the conversation still ends only once.
 pub fn conversation_entries<'a>(
     entries: impl IntoIterator<Item = &'a AsyncResponse>,
 ) -> Vec<AsyncResponse> {
     let mut distinct: Vec<AsyncResponse> = Vec::new();
     for entry in entries {
+        if distinct.len() == MAX_SEND_RESPONSE_TO {
+            break;
+        }
         let conversation_level = matches!(
             entry.respond_when,
             Some(RespondWhen::OnConversationComplete | RespondWhen::OnConversationError)
@@ -285,6 +301,20 @@ mod tests {
         assert!(!request_entry_fires(&none, OK));
         none.response_type = ResponseType::Ftp;
         assert!(!request_entry_fires(&none, OK));
+    }
+
+    #[test]
+    fn a_conversation_counts_at_most_sixteen_distinct_entries() {
+        let parts: Vec<AsyncResponse> = (0..40)
+            .map(|n| {
+                let mut part = entry(RespondWhen::OnConversationComplete);
+                part.response_address = format!("https://example.com/{n}");
+                part
+            })
+            .collect();
+        let distinct = conversation_entries(&parts);
+        assert_eq!(distinct.len(), MAX_SEND_RESPONSE_TO);
+        assert_eq!(distinct[15].response_address, "https://example.com/15");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::error::{AttemptError, StartError};
+use crate::error::{AttemptError, StartError, with_causes};
 use crate::render::{ZIP_NAME, mail_text, results_zip};
 
 /// How the connection to the relay is secured.
@@ -106,14 +106,19 @@ impl Mailer {
     ///
     /// # Errors
     ///
-    /// Permanent for an address that is not one; transient when the relay
-    /// could not be reached or refused the message.
+    /// Permanent for an address that is not one and for a refusal the
+    /// relay calls permanent (a 5xx reply, such as "no such user");
+    /// transient when the relay could not be reached or refused the
+    /// message for now.
     pub async fn send(&self, delivery: &Delivery) -> Result<(), AttemptError> {
         let message = self.message(delivery)?;
-        self.transport
-            .send(message)
-            .await
-            .map_err(|error| AttemptError::Transient(format!("SMTP relay: {error}")))?;
+        self.transport.send(message).await.map_err(|error| {
+            let message = format!("SMTP relay: {}", with_causes(&error));
+            match error.is_permanent() {
+                true => AttemptError::Permanent(message),
+                false => AttemptError::Transient(message),
+            }
+        })?;
         Ok(())
     }
 

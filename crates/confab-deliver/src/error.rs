@@ -12,6 +12,24 @@ pub enum AttemptError {
     Transient(String),
 }
 
+/// `error` with every error under it, as "outer: inner: innermost": the
+/// outermost message of an HTTP or SMTP error seldom says what went wrong
+/// ("error sending request"), the innermost does ("invalid peer
+/// certificate").
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
 /// Why the deliverer could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -23,4 +41,22 @@ pub enum StartError {
         /// What is wrong.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn an_error_says_its_causes() {
+        let inner = std::io::Error::other("invalid peer certificate");
+        assert_eq!(
+            with_causes(&Outer(inner)),
+            "error sending request: invalid peer certificate"
+        );
+    }
 }

@@ -10,7 +10,7 @@ use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
 
 use crate::address::resolve_checked;
-use crate::error::AttemptError;
+use crate::error::{AttemptError, with_causes};
 use crate::render::form_body;
 use crate::signature::sign;
 
@@ -44,7 +44,8 @@ pub async fn post(delivery: &Delivery, target: &HttpTarget<'_>) -> Result<(), At
         .to_owned();
     let port = url
         .port_or_known_default()
-        .ok_or_else(|| AttemptError::Permanent("callback URL without port".to_owned()))?;
+        .filter(|port| *port != 0)
+        .ok_or_else(|| AttemptError::Permanent("callback URL without a port".to_owned()))?;
     // Checked again here, not only on receipt: a replayed or old delivery
     // must meet today's settings.
     if !target.policy.allows_callback_address(&delivery.address) {
@@ -82,7 +83,14 @@ pub async fn post(delivery: &Delivery, target: &HttpTarget<'_>) -> Result<(), At
         .body(body)
         .send()
         .await
-        .map_err(|error| AttemptError::Transient(format!("POST to {host}: {error}")))?;
+        .map_err(|error| {
+            let message = format!("POST to {host}: {}", with_causes(&error));
+            // A request that cannot even be built will never be.
+            match error.is_builder() {
+                true => AttemptError::Permanent(message),
+                false => AttemptError::Transient(message),
+            }
+        })?;
     let status = response.status();
     if !status.is_success() {
         return Err(AttemptError::Transient(format!("{host} answered {status}")));

@@ -59,11 +59,11 @@ impl Engine {
     ) -> Result<Vec<RanRequest>, EngineError> {
         let store = self.store.clone();
         let executor: Arc<dyn confab_store::Executor> = self.executor.clone();
-        let now = self.clock.now();
+        let clock = self.clock.clone();
         let limit = self.settings.batch_size;
         let current = *rotation;
         let (ran, next) =
-            tokio::task::spawn_blocking(move || store.run_due(executor, now, limit, current))
+            tokio::task::spawn_blocking(move || store.run_due(executor, clock, limit, current))
                 .await??;
         *rotation = next;
         for request in &ran {

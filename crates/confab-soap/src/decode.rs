@@ -137,15 +137,13 @@ const MAX_QUOTED_CHARS: usize = 60;
 /// any of those.
 pub const MAX_CONVERSATION_ID_CHARS: usize = 512;
 
-/// The most `SendResponseTo` entries one call may carry.
-///
-/// Each entry that fires stores a callback of its own, with its own copy of
-/// the call's results (and objects, with `IncludeObjects`), written in the
-/// transaction that settles the call. Unbounded, one call of a few
-/// megabytes with hundreds of entries became gigabytes on disk and held the
-/// single writer, and so every other caller, for as long as that took. The
-/// API's own sample uses two entries; 16 leaves room for any real client.
-pub const MAX_SEND_RESPONSE_TO: usize = 16;
+pub use confab_core::callback::MAX_SEND_RESPONSE_TO;
+
+/// The longest `ResponseAddress` Confab accepts, in characters: longer than
+/// any URL browsers and servers commonly take, and than any e-mail address.
+/// Unbounded, a five-megabyte address was stored with every callback,
+/// retried for a day, and written whole into the log at every attempt.
+pub const MAX_RESPONSE_ADDRESS_CHARS: usize = 2_048;
 
 /// The canonical spelling of a partnerAPI operation name, matched without
 /// regard to case: `create` and `CREATE` are `Create`.
@@ -356,9 +354,19 @@ fn decode_async_response(entry: &Element, path: &str) -> Result<AsyncResponse, F
         return Err(missing(&join(path, "ResponseType")));
     };
 
+    let response_address = identifier(entry, "ResponseAddress", path)?.unwrap_or_default();
+    let n_chars = response_address.chars().count();
+    if n_chars > MAX_RESPONSE_ADDRESS_CHARS {
+        return Err(Fault::client(format!(
+            "{} is {n_chars} characters long; Confab accepts at most \
+             {MAX_RESPONSE_ADDRESS_CHARS}",
+            join(path, "ResponseAddress")
+        )));
+    }
+
     Ok(AsyncResponse {
         response_type,
-        response_address: identifier(entry, "ResponseAddress", path)?.unwrap_or_default(),
+        response_address,
         respond_when: enumerated(entry, "RespondWhen", path, &RESPOND_WHEN)?,
         include_results: boolean(entry, "IncludeResults", path)?.unwrap_or(false),
         include_objects: boolean(entry, "IncludeObjects", path)?.unwrap_or(false),
@@ -2009,6 +2017,26 @@ mod tests {
         assert_eq!(
             client_fault(options(&too_many)),
             "Options/SendResponseTo has 17 entries; Confab accepts at most 16"
+        );
+    }
+
+    #[test]
+    fn a_response_address_is_limited_in_length() {
+        let entry = |address: &str| {
+            format!(
+                "<SendResponseTo><ResponseType>HTTPPost</ResponseType>\
+                 <ResponseAddress>{address}</ResponseAddress></SendResponseTo>"
+            )
+        };
+        let longest = format!("https://example.test/{}", "a".repeat(2_048 - 21));
+        let accepted = options(&entry(&longest)).unwrap();
+        assert_eq!(accepted.send_response_to[0].response_address, longest);
+
+        let too_long = format!("{longest}a");
+        assert_eq!(
+            client_fault(options(&entry(&too_long))),
+            "Options/SendResponseTo[1]/ResponseAddress is 2049 characters long; Confab accepts \
+             at most 2048"
         );
     }
 

@@ -40,6 +40,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use confab_core::AccountId;
 use confab_core::call::ObjectCall;
 use confab_core::result::ObjectResult;
+use confab_core::time::Clock;
 
 pub use credentials::FIRST_ACCOUNT_ID;
 pub use error::StoreError;
@@ -87,14 +88,16 @@ pub trait Store: Send + Sync + 'static {
     /// without tying up a thread, which is what keeps intake fast.
     fn enqueue(&self, submission: Submission) -> Pending<IntakeOutcome>;
 
-    /// Runs queued work that is due at `now`, at most `limit` requests, each
-    /// with its object changes and results in one transaction, in the order
-    /// `rotation` gives (see [`fairness`]). Returns the requests that ran and
-    /// the rotation to pass to the next call.
+    /// Runs queued work that is due, at most `limit` requests and for about
+    /// [`work::BATCH_TIME`], each with its object changes and results in one
+    /// transaction, in the order `rotation` gives (see [`fairness`]). Each
+    /// request is picked up at the time `clock` says then, which decides
+    /// whether it is due and whether it expired. Returns the requests that
+    /// ran and the rotation to pass to the next call.
     fn run_due(
         &self,
         executor: std::sync::Arc<dyn Executor>,
-        now: DateTime<Utc>,
+        clock: std::sync::Arc<dyn Clock>,
         limit: usize,
         rotation: Rotation,
     ) -> Result<(Vec<RanRequest>, Rotation), StoreError>;

@@ -186,7 +186,8 @@ pub fn request_settled(
     Ok(written)
 }
 
-/// Writes the callbacks a conversation owes when it reaches a final state.
+/// Writes the callbacks a conversation owes when it reaches a final state,
+/// and marks its parts finished, for retention to count from.
 ///
 /// Every state change that ends a conversation (`Complete`, `Error`, and a
 /// timeout) must call this, in the same transaction, once. `deciding` is
@@ -202,6 +203,9 @@ pub fn conversation_ended(
     deciding: &ResultMessageRecord,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    // Only now may retention take the parts, whose entries these callbacks
+    // were owed to.
+    tx.finish_conversation_parts(account, conversation_id, now)?;
     let mut calls = Vec::new();
     let mut deciding_objects = Vec::new();
     for part in tx.conversation_parts(account, conversation_id)? {

@@ -3,11 +3,14 @@
 //! asynchronous results), then deleted.
 //!
 //! What goes: `ResultMessage`s and `ResultItem`s written before the window,
-//! requests that finished before it (their stored call with them), and
-//! Retrieve cursors older than a day or the window, whichever is shorter. What
-//! stays: every request that has not run, however old, and every
-//! conversation row, so that a used `ConversationID` is refused with 211
-//! forever.
+//! requests that finished before it (their stored call with them),
+//! callbacks delivered or given up on before it (dead letters, and the
+//! copies of results they carry), and Retrieve cursors older than a day or
+//! the window, whichever is shorter. What stays: every request that has not
+//! run, however old; every part of a conversation that has not ended, since
+//! its end callbacks are owed to the entries of every part; callbacks still
+//! being tried; and every conversation row, so that a used `ConversationID`
+//! is refused with 211 forever.
 //!
 //! Deleting happens in small batches, each its own short write, so that
 //! purging months of results never holds up the queue.
@@ -23,7 +26,7 @@ pub const CURSOR_LIFETIME: TimeDelta = TimeDelta::days(1);
 
 /// Deletes at most `limit` rows that fell out of the `retention` window
 /// before `now`: result items first, then result messages, then finished
-/// requests, then stale cursors. Returns how many it deleted; fewer than
+/// requests, then finished callbacks, then stale cursors. Returns how many it deleted; fewer than
 /// `limit` means nothing older is left.
 pub fn purge_batch(
     tx: &mut dyn HousekeepingTx,
@@ -41,6 +44,9 @@ pub fn purge_batch(
         }
         if deleted < limit {
             deleted += tx.purge_finished_requests(cutoff, limit - deleted)?;
+        }
+        if deleted < limit {
+            deleted += tx.purge_finished_deliveries(cutoff, limit - deleted)?;
         }
     }
     if deleted < limit {

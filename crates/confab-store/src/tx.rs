@@ -274,7 +274,20 @@ pub trait QueueTx: OutboxTx {
         conversation_id: &str,
     ) -> Result<Vec<QueuedRequest>, StoreError>;
 
-    /// Moves a request to `state`. A request that becomes `Ready` falls due
+    /// Marks every part of a conversation that ended as finished at `now`,
+    /// which is when retention starts to count for them. A part that ran
+    /// is not finished before its conversation is: the conversation's end
+    /// callbacks are owed to the `SendResponseTo` entries of every part.
+    fn finish_conversation_parts(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Moves a request to `state`; a final state finishes a request outside
+    /// a conversation (see [`QueueTx::finish_conversation_parts`] for the
+    /// parts of one). A request that becomes `Ready` falls due
     /// no earlier than `now`: a conversation part released by the part
     /// before it takes its turn from its release, not from its arrival.
     fn set_request_state(
@@ -367,4 +380,13 @@ pub trait HousekeepingTx: QueueTx {
     /// Deletes at most `limit` Retrieve cursors saved before `cutoff`;
     /// returns how many.
     fn purge_cursors(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<usize, StoreError>;
+
+    /// Deletes at most `limit` deliveries (with the copies of results they
+    /// carry) that were delivered or became dead letters before `cutoff`;
+    /// returns how many.
+    fn purge_finished_deliveries(
+        &mut self,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
 }

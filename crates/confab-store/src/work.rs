@@ -33,6 +33,18 @@ use confab_core::{AccountId, RequestId};
 /// The `StatusMessage` of a request whose objects all succeeded.
 const PROCESSED_MESSAGE: &str = "Processed";
 
+/// How long one batch of work takes new requests for. A batch is one
+/// transaction; while it runs, its requests' results wait to be committed
+/// and, on SQLite, so does every call waiting to be accepted. A few slow
+/// requests (tens of thousands of rows each) must not hold either for long.
+pub const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether a batch that started at `started` and ran `ran` of at most
+/// `limit` requests takes another.
+pub fn batch_has_room(started: std::time::Instant, ran: usize, limit: usize) -> bool {
+    ran < limit && started.elapsed() < BATCH_TIME
+}
+
 /// Runs the due request whose turn it is (see [`crate::fairness`]), if
 /// there is one.
 pub fn run_next(

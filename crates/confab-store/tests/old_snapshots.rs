@@ -29,6 +29,7 @@ use confab_core::options::{
     AsyncResponse, QueuePriority, RequestOptions, RespondWhen, ResponseType,
 };
 use confab_core::result::ObjectResult;
+use confab_core::time::FixedClock;
 use confab_core::{AccountId, RequestId};
 use confab_store::outbox::DeliveryOutcome;
 use confab_store::{Executor, IntakeOutcome, ObjectTx, Rotation, Store, StoreError, Submission};
@@ -137,7 +138,10 @@ fn run_all(store: &Arc<dyn Store>) -> i64 {
     let mut rotation = Rotation::default();
     for second in 0.. {
         let now = run_at() + Duration::seconds(second);
-        let (batch, next) = store.run_due(Arc::new(Succeed), now, 10, rotation).unwrap();
+        let clock = Arc::new(FixedClock(now));
+        let (batch, next) = store
+            .run_due(Arc::new(Succeed), clock, 10, rotation)
+            .unwrap();
         if batch.is_empty() {
             break;
         }

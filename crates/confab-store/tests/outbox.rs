@@ -26,6 +26,7 @@ use confab_core::options::{
     AsyncResponse, QueuePriority, RequestOptions, RespondWhen, ResponseType,
 };
 use confab_core::result::ObjectResult;
+use confab_core::time::FixedClock;
 use confab_core::{AccountId, RequestId};
 use confab_store::outbox::{Delivery, DeliveryOutcome, DeliveryQuery, DeliveryState};
 use confab_store::{Executor, IntakeOutcome, ObjectTx, Store, StoreError, Submission};
@@ -118,12 +119,28 @@ fn submit(store: &Arc<dyn Store>, plan: AsyncPlan, call: &ObjectCall) -> Request
 }
 
 fn run_all(store: &Arc<dyn Store>) {
+    run_all_at(store, t0());
+}
+
+fn run_all_at(store: &Arc<dyn Store>, now: DateTime<Utc>) {
+    let clock = Arc::new(FixedClock(now));
     while !store
-        .run_due(Arc::new(Outcomes), t0(), 10, Default::default())
+        .run_due(Arc::new(Outcomes), clock.clone(), 10, Default::default())
         .unwrap()
         .0
         .is_empty()
     {}
+}
+
+/// Purges everything older than `retention` before `now`.
+fn purge_all(store: &Arc<dyn Store>, now: DateTime<Utc>, retention: Duration) -> usize {
+    let mut purged = 0;
+    loop {
+        match store.purge_expired(now, retention, 10).unwrap() {
+            0 => return purged,
+            deleted => purged += deleted,
+        }
+    }
 }
 
 fn all_deliveries(store: &Arc<dyn Store>) -> Vec<Delivery> {
@@ -308,6 +325,75 @@ fn a_lease_beyond_the_calendar_holds_until_its_last_instant(backend: Backend) {
     );
 }
 
+/// Regression: retention purged a part that had run while a later part of
+/// its conversation waited for its ScheduledTime, and with it the entries
+/// the conversation's end callbacks were owed to: none was sent.
+fn retention_keeps_the_parts_of_a_conversation_that_has_not_ended(backend: Backend) {
+    let (store, _dir) = open_store(backend);
+    let part = |sequence_code| ConversationPart {
+        conversation_id: "patient".into(),
+        sequence_code,
+        calls_in_conversation: 2,
+    };
+    let entries = vec![entry("conversation", RespondWhen::OnConversationComplete)];
+    submit(&store, plan(Some(part(1))), &call("first", entries));
+    let scheduled = AsyncPlan {
+        scheduled_time: Some(t0() + Duration::days(5)),
+        ..plan(Some(part(2)))
+    };
+    submit(&store, scheduled, &call("second", Vec::new()));
+    run_all_at(&store, t0());
+
+    // Part 1 ran three days ago; retention is one day; part 2 is to come.
+    let retention = Duration::days(1);
+    purge_all(&store, t0() + Duration::days(3), retention);
+    let ended_at = t0() + Duration::days(5);
+    run_all_at(&store, ended_at);
+    let owed = all_deliveries(&store);
+    assert_eq!(owed.len(), 1, "{owed:#?}");
+    assert_eq!(owed[0].address, "https://example.com/conversation");
+
+    // Once the conversation ended, its parts go when their time comes.
+    let claimed = store.claim_deliveries(ended_at, lease(), 10).unwrap();
+    let outcome = DeliveryOutcome::Delivered;
+    assert!(
+        store
+            .finish_delivery(claimed[0].clone(), outcome, ended_at)
+            .unwrap()
+    );
+    // Part 2's result message and item, both requests, the callback.
+    assert_eq!(purge_all(&store, t0() + Duration::days(7), retention), 5);
+}
+
+fn retention_purges_callbacks_delivered_or_dead_but_not_pending(backend: Backend) {
+    let (store, _dir) = open_store(backend);
+    for value in ["delivered", "dead", "pending"] {
+        let entries = vec![entry(value, RespondWhen::OnCallComplete)];
+        submit(&store, plan(None), &call(value, entries));
+    }
+    run_all(&store);
+    for delivery in store.claim_deliveries(t0(), lease(), 10).unwrap() {
+        let outcome = match delivery.address.rsplit('/').next() {
+            Some("delivered") => DeliveryOutcome::Delivered,
+            Some("dead") => DeliveryOutcome::Dead {
+                error: "refused".into(),
+            },
+            _ => DeliveryOutcome::RetryAt {
+                at: t0() + Duration::days(40),
+                error: "503".into(),
+            },
+        };
+        assert!(store.finish_delivery(delivery, outcome, t0()).unwrap());
+    }
+
+    purge_all(&store, t0() + Duration::days(31), Duration::days(30));
+    let left: Vec<String> = all_deliveries(&store)
+        .into_iter()
+        .map(|delivery| delivery.address)
+        .collect();
+    assert_eq!(left, ["https://example.com/pending"]);
+}
+
 on_every_backend!(
     settling_writes_the_callbacks_owed_with_the_results,
     a_claim_holds_a_delivery_until_its_lease_ends,
@@ -316,4 +402,6 @@ on_every_backend!(
     a_dead_letter_is_replayed_with_a_fresh_window,
     a_conversation_owes_one_callback_however_many_parts_ask,
     a_lease_beyond_the_calendar_holds_until_its_last_instant,
+    retention_keeps_the_parts_of_a_conversation_that_has_not_ended,
+    retention_purges_callbacks_delivered_or_dead_but_not_pending,
 );

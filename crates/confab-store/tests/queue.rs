@@ -22,6 +22,7 @@ use confab_core::intake::{AsyncPlan, ConversationPart};
 use confab_core::object::{ApiObject, ObjectBase};
 use confab_core::options::{QueuePriority, RequestOptions};
 use confab_core::result::ObjectResult;
+use confab_core::time::{Clock, FixedClock};
 use confab_core::{AccountId, AsyncErrorCode, RequestId};
 use confab_store::{
     Executor, IntakeOutcome, ObjectTx, RequestState, ResultScope, Rotation, Store, StoreError,
@@ -143,7 +144,10 @@ fn run_all(store: &Arc<dyn Store>, executor: &Arc<Recorder>, now: DateTime<Utc>)
     let mut total = 0;
     let mut rotation = Rotation::default();
     loop {
-        let (ran, next) = store.run_due(executor.clone(), now, 10, rotation).unwrap();
+        let clock = Arc::new(FixedClock(now));
+        let (ran, next) = store
+            .run_due(executor.clone(), clock, 10, rotation)
+            .unwrap();
         if ran.is_empty() {
             return total;
         }
@@ -436,17 +440,53 @@ fn expired_requests_are_settled_without_running(backend: Backend) {
     let (request_id, _) = submit(&store, expiring, &["stale"]);
 
     let executor_dyn: Arc<dyn Executor> = executor.clone();
+    let clock = Arc::new(FixedClock(t0() + Duration::minutes(2)));
     let (ran, _) = store
-        .run_due(
-            executor_dyn,
-            t0() + Duration::minutes(2),
-            10,
-            Rotation::default(),
-        )
+        .run_due(executor_dyn, clock, 10, Rotation::default())
         .unwrap();
     assert_eq!(ran.len(), 1);
     assert_eq!(ran[0].state, RequestState::Expired);
     assert!(executor.ran().is_empty());
+    assert_eq!(
+        result_codes(&store, request_id),
+        vec![("Error".into(), None)]
+    );
+}
+
+/// A clock that moves a minute on at every reading.
+#[derive(Debug)]
+struct Ticking(Mutex<DateTime<Utc>>);
+
+impl Clock for Ticking {
+    fn now(&self) -> DateTime<Utc> {
+        let mut now = self.0.lock().unwrap();
+        *now += Duration::minutes(1);
+        *now
+    }
+}
+
+/// Regression: a batch read the clock once, so a request that expired
+/// while the requests before it in the batch ran (tens of thousands of
+/// rows each, say) was run anyway.
+fn a_request_that_expires_while_its_batch_runs_is_expired_not_run(backend: Backend) {
+    let (store, _dir, executor) = setup(backend);
+    submit(&store, plan(), &["slow", "work"]);
+    let expiring = AsyncPlan {
+        expires_at: Some(t0() + Duration::seconds(90)),
+        ..plan()
+    };
+    let (request_id, _) = submit(&store, expiring, &["late"]);
+
+    // The batch picks the first request up a minute after t0 and the
+    // second a minute later, past its expiry.
+    let clock = Arc::new(Ticking(Mutex::new(t0())));
+    let executor_dyn: Arc<dyn Executor> = executor.clone();
+    let (ran, _) = store
+        .run_due(executor_dyn, clock, 10, Rotation::default())
+        .unwrap();
+    let states: Vec<_> = ran.iter().map(|ran| ran.state).collect();
+    assert_eq!(states, [RequestState::Done, RequestState::Expired]);
+    assert_eq!(executor.ran(), ["slow", "work"]);
     assert_eq!(
         result_codes(&store, request_id),
         vec![("Error".into(), None)]
@@ -750,6 +790,7 @@ on_every_backend!(
     higher_lanes_run_first_then_arrival_order,
     scheduled_requests_wait_for_their_time,
     expired_requests_are_settled_without_running,
+    a_request_that_expires_while_its_batch_runs_is_expired_not_run,
     accepted_work_survives_reopening_the_store,
     concurrent_submissions_are_all_stored_once,
     a_cancelled_request_never_runs_reports_once_and_is_gone_after,

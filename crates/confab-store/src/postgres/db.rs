@@ -661,6 +661,20 @@ impl QueueTx for PgDb<'_, '_> {
         rows.iter().map(request_from_row).collect()
     }
 
+    fn finish_conversation_parts(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE requests SET finished_at = $3 WHERE account_id = $1 \
+             AND conversation_id = $2 AND sequence_code IS NOT NULL",
+            &[&account.0, &conversation_id, &millis(now)],
+        )?;
+        Ok(())
+    }
+
     fn set_request_state(
         &mut self,
         row_id: i64,
@@ -670,7 +684,9 @@ impl QueueTx for PgDb<'_, '_> {
         if state != RequestState::Ready {
             let finished_at = state.is_final().then(|| millis(now));
             self.execute(
-                "UPDATE requests SET state = $2, finished_at = $3 WHERE id = $1",
+                "UPDATE requests SET state = $2, \
+                 finished_at = CASE WHEN conversation_id IS NULL THEN $3::BIGINT END \
+                 WHERE id = $1",
                 &[&row_id, &state.as_str(), &finished_at],
             )?;
             return Ok(());

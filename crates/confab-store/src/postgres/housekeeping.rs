@@ -158,12 +158,21 @@ impl HousekeepingTx for PgDb<'_, '_> {
         cutoff: DateTime<Utc>,
         limit: usize,
     ) -> Result<usize, StoreError> {
-        // A request that has not run has no finished_at, so it never
-        // matches.
+        // A request that has not run has no finished_at, and neither has a
+        // part of a conversation that has not ended, so neither matches.
         delete_oldest(self, "requests", "finished_at", cutoff, limit)
     }
 
     fn purge_cursors(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
         delete_oldest(self, "retrieve_cursors", "created_at", cutoff, limit)
+    }
+
+    fn purge_finished_deliveries(
+        &mut self,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        // A delivery still Pending has no finished_at, so it never matches.
+        delete_oldest(self, "deliveries", "finished_at", cutoff, limit)
     }
 }

@@ -19,12 +19,13 @@ mod writer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use confab_core::AccountId;
 use confab_core::call::ObjectCall;
 use confab_core::result::ObjectResult;
+use confab_core::time::Clock;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, IsolationLevel, NoTls};
 use sha2::{Digest, Sha256};
@@ -400,14 +401,14 @@ impl Store for PostgresStore {
     fn run_due(
         &self,
         executor: Arc<dyn Executor>,
-        now: DateTime<Utc>,
+        clock: Arc<dyn Clock>,
         limit: usize,
         mut rotation: Rotation,
     ) -> Result<(Vec<RanRequest>, Rotation), StoreError> {
         let (ran, wrote_deliveries) =
             self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
                 let deliveries_before = db.last_delivery_row()?;
-                let ran = run_due_in(db, executor.as_ref(), &mut rotation, now, limit)?;
+                let ran = run_due_in(db, executor.as_ref(), &mut rotation, clock.as_ref(), limit)?;
                 Ok((ran, db.last_delivery_row()? != deliveries_before))
             })?;
         // Only now is the batch committed, so the deliverer will find it.
@@ -557,16 +558,19 @@ impl Store for PostgresStore {
 }
 
 /// Runs due requests, each in its own savepoint of one transaction, until
-/// `limit` ran or none is left. A request another node holds is skipped.
+/// the batch is full (see [`work::batch_has_room`]) or none is left. A
+/// request another node holds is skipped.
 fn run_due_in(
     db: &mut PgDb<'_, '_>,
     executor: &dyn Executor,
     rotation: &mut Rotation,
-    now: DateTime<Utc>,
+    clock: &dyn Clock,
     limit: usize,
 ) -> Result<Vec<RanRequest>, StoreError> {
     let mut ran = Vec::new();
-    while ran.len() < limit {
+    let started = Instant::now();
+    while work::batch_has_room(started, ran.len(), limit) {
+        let now = clock.now();
         let mut savepoint = db.tx.savepoint("unit")?;
         let next = work::run_next(
             &mut PgDb {

@@ -79,9 +79,10 @@ impl Schema {
                  CASE WHEN n % 10 = 0 THEN NULL ELSE n END \
                  FROM generate_series(1, 200000) AS n; \
                  INSERT INTO deliveries (delivery_id, account_id, request_id, channel, address, \
-                 notice, state, next_attempt_at, retry_from, created_at) \
+                 notice, state, next_attempt_at, retry_from, created_at, finished_at) \
                  SELECT 'd' || n, 7000001, 'r' || n, 'HTTPPost', 'https://x', '', \
-                 CASE WHEN n % 10 = 0 THEN 'Pending' ELSE 'Delivered' END, n, n, n \
+                 CASE WHEN n % 10 = 0 THEN 'Pending' ELSE 'Delivered' END, n, n, n, \
+                 CASE WHEN n % 10 = 0 THEN NULL ELSE n END \
                  FROM generate_series(1, 200000) AS n; \
                  INSERT INTO conversations (account_id, conversation_id, \
                  calls_in_conversation, state, first_part_at, last_part_at, updated_at) \
@@ -112,6 +113,7 @@ impl Schema {
             ("result_messages", "created_at", "result_messages_created"),
             ("requests", "finished_at", "requests_finished"),
             ("retrieve_cursors", "created_at", "retrieve_cursors_created"),
+            ("deliveries", "finished_at", "deliveries_finished"),
         ];
         for (table, column, index) in purges {
             self.assert_walks(&delete_oldest_sql(table, column), index);

@@ -631,6 +631,21 @@ impl QueueTx for Db<'_> {
         collect(rows)
     }
 
+    fn finish_conversation_parts(
+        &mut self,
+        account: AccountId,
+        conversation_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE requests SET finished_at = ?3 WHERE account_id = ?1 \
+                 AND conversation_id = ?2 AND sequence_code IS NOT NULL",
+            )?
+            .execute(params![account.0, conversation_id, millis(now)])?;
+        Ok(())
+    }
+
     fn set_request_state(
         &mut self,
         row_id: i64,
@@ -640,7 +655,8 @@ impl QueueTx for Db<'_> {
         let finished_at = state.is_final().then(|| millis(now));
         self.conn
             .prepare_cached(
-                "UPDATE requests SET state = ?2, finished_at = ?3, \
+                "UPDATE requests SET state = ?2, \
+                 finished_at = CASE WHEN conversation_id IS NULL THEN ?3 END, \
                  run_after = CASE WHEN ?2 = 'Ready' THEN MAX(run_after, ?4) ELSE run_after END \
                  WHERE id = ?1",
             )?

@@ -16,11 +16,13 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use confab_core::AccountId;
 use confab_core::call::ObjectCall;
 use confab_core::result::ObjectResult;
+use confab_core::time::Clock;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
@@ -175,17 +177,18 @@ impl Store for SqliteStore {
     fn run_due(
         &self,
         executor: Arc<dyn Executor>,
-        now: DateTime<Utc>,
+        clock: Arc<dyn Clock>,
         limit: usize,
         mut rotation: Rotation,
     ) -> Result<(Vec<RanRequest>, Rotation), StoreError> {
         let (ran, rotation, wrote_deliveries) = self.writer.submit_blocking(move |db| {
             let deliveries_before = db.last_delivery_row()?;
             let mut ran = Vec::new();
-            while ran.len() < limit {
+            let started = Instant::now();
+            while work::batch_has_room(started, ran.len(), limit) {
                 // Each request in its own savepoint: a store failure in one
                 // leaves the ones before it committed.
-                let conn = db.conn;
+                let (conn, now) = (db.conn, clock.now());
                 let next = in_savepoint(conn, || {
                     work::run_next(&mut Db { conn }, executor.as_ref(), &mut rotation, now)
                 });

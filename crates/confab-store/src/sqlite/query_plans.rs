@@ -66,6 +66,7 @@ fn purging_walks_each_tables_time_index() {
         ("result_messages", "created_at", "result_messages_created"),
         ("requests", "finished_at", "requests_finished"),
         ("retrieve_cursors", "created_at", "retrieve_cursors_created"),
+        ("deliveries", "finished_at", "deliveries_finished"),
     ];
     for (table, column, index) in purges {
         assert_indexed(&delete_oldest_sql(table, column), index);

@@ -174,6 +174,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
 
 CREATE INDEX IF NOT EXISTS deliveries_due
     ON deliveries (next_attempt_at, id) WHERE state = 'Pending';
+-- Delivered callbacks and dead letters by age, for retention.rs.
+CREATE INDEX IF NOT EXISTS deliveries_finished
+    ON deliveries (finished_at) WHERE finished_at IS NOT NULL;
 
 -- Each account's secret for signing its callbacks (Standard Webhooks).
 CREATE TABLE IF NOT EXISTS webhook_secrets (

@@ -494,6 +494,23 @@ async fn a_callback_to_a_private_address_of_another_host_is_never_sent() {
     assert!(receiver.received("private").is_empty());
 }
 
+/// Regression: an address no request can be sent to was retried for a day.
+#[tokio::test]
+async fn a_callback_to_port_zero_is_a_dead_letter_at_once() {
+    let (server, _receiver, client) = setup().await;
+    let options = asynchronous().raw(&send_to("http://127.0.0.1:0/", "OnCallComplete", &[]));
+    client.send_queued("Create", &options, &log_row("1")).await;
+
+    let dead = wait_until(WAIT, "the dead letter", async || {
+        let dead = deliveries(&server, &["--dead"]);
+        (!dead.is_empty()).then_some(dead)
+    })
+    .await;
+    assert_eq!(dead[0]["attempts"], 1);
+    let reason = dead[0]["last_error"].as_str().unwrap();
+    assert!(reason.contains("port"), "{reason}");
+}
+
 #[tokio::test]
 async fn plain_http_to_a_host_not_allowed_is_refused_on_receipt() {
     let (_server, receiver, client) = setup().await;

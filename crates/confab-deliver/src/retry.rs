@@ -37,7 +37,8 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// When to try again after attempt number `attempts` (counting from 1)
     /// failed, or `None` to give up. `jitter` is a random number in
-    /// `[0, 1)` that picks the delay below the bound.
+    /// `[0, 1)` that picks the delay below the bound. A delay that would
+    /// end past the window gives one last attempt as the window ends.
     pub fn next_attempt(
         &self,
         attempts: u32,
@@ -63,8 +64,8 @@ impl RetryPolicy {
             .ok()
             .and_then(|window| retry_from.checked_add_signed(window));
         match window_ends {
-            Some(window_ends) => (at <= window_ends).then_some(at),
-            None => Some(at),
+            Some(window_ends) if at > window_ends => (now < window_ends).then_some(window_ends),
+            _ => Some(at),
         }
     }
 
@@ -111,9 +112,22 @@ mod tests {
     #[test]
     fn nothing_is_retried_past_the_window() {
         let policy = RetryPolicy::default();
-        let late = start() + chrono::Duration::hours(24);
-        assert_eq!(policy.next_attempt(20, start(), late, 0.9), None);
-        assert!(policy.next_attempt(20, start(), late, 0.0).is_some());
+        let ends = start() + chrono::Duration::hours(24);
+        assert_eq!(policy.next_attempt(20, start(), ends, 0.0), Some(ends));
+        assert_eq!(policy.next_attempt(20, start(), ends, 0.9), None);
+        let later = ends + chrono::Duration::seconds(1);
+        assert_eq!(policy.next_attempt(20, start(), later, 0.0), None);
+    }
+
+    #[test]
+    fn a_delay_past_the_window_gives_a_last_attempt_as_it_ends() {
+        // Regression: a callback whose next delay was drawn past the
+        // window's end was given up on at once, hours before the end.
+        let policy = RetryPolicy::default();
+        let ends = start() + chrono::Duration::hours(24);
+        let half_an_hour_before = ends - chrono::Duration::minutes(30);
+        let last = policy.next_attempt(20, start(), half_an_hour_before, 0.99);
+        assert_eq!(last, Some(ends));
     }
 
     #[test]

@@ -430,6 +430,14 @@ impl Server {
         postgres::Client::connect(&url, postgres::NoTls).unwrap()
     }
 
+    /// The URL of the server's PostgreSQL schema, for a test that holds a
+    /// connection of its own there; `None` on SQLite.
+    // Only the multi-node tests (tests/nodes) hold connections.
+    #[allow(dead_code)]
+    pub fn postgres_url(&self) -> Option<String> {
+        self.database.url()
+    }
+
     /// Runs `confab --data-dir DIR ARGS…` and returns its JSON output.
     pub fn cli(&self, args: &[&str]) -> Value {
         run_cli(&self.database, self.data_dir.path(), args)

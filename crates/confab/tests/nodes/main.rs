@@ -146,6 +146,72 @@ async fn work_queued_on_one_node_wakes_an_idle_peer_at_once() {
     );
 }
 
+/// Housekeeping runs on one node at a time, under a lock any node may take,
+/// and goes on when a node dies: here the test holds the lock as a node in
+/// the middle of a pass would, and nothing times out until its connection
+/// dies; then a real node is killed and the other carries on alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_runs_on_one_node_at_a_time_and_outlives_any_node() {
+    let flags = [
+        "--conversation-timeout-secs",
+        "1",
+        "--housekeeping-interval-secs",
+        "1",
+    ];
+    let mut first = Server::start_on(Backend::Postgres, &flags);
+    let second = first.start_peer();
+    let client = second.client().await;
+    client
+        .create_data_extension(LEDGER, &workload::ledger_fields())
+        .await;
+    let state = |conversation: &str| {
+        second.sql_texts(
+            "SELECT state FROM conversations WHERE conversation_id = $1",
+            &[conversation],
+        )[0][0]
+            .clone()
+    };
+    let send_first_of_two = async |conversation: &str| {
+        let options = support::part(conversation, 1, 2);
+        let row = support::row(LEDGER, &[("Part", conversation)]);
+        client.send_queued("Create", &options, &row).await;
+    };
+
+    // A third party holds the housekeeping lock, as a node in the middle of
+    // a pass does: no node times the silent conversation out meanwhile.
+    let url = first.postgres_url().unwrap();
+    let holder = std::thread::spawn(move || {
+        let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        holder
+            .execute(
+                "SELECT pg_advisory_lock(266323, hashtext(current_schema()))",
+                &[],
+            )
+            .unwrap();
+        holder
+    });
+    let holder = holder.join().unwrap();
+    send_first_of_two("held").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(state("held"), "Open", "housekeeping ran beside the lock holder");
+
+    // The holder dies; a node takes the lock and does the pass. (The
+    // blocking client is dropped off the async runtime, as it was made.)
+    std::thread::spawn(move || drop(holder)).join().unwrap();
+    wait_until(Duration::from_secs(20), "the time-out", async || {
+        (state("held") == "Timeout").then_some(())
+    })
+    .await;
+
+    // One node is killed; the other goes on keeping house alone.
+    first.kill();
+    send_first_of_two("orphan").await;
+    wait_until(Duration::from_secs(20), "the time-out", async || {
+        (state("orphan") == "Timeout").then_some(())
+    })
+    .await;
+}
+
 /// Runs the load with `script`, waits for the queue to drain and checks
 /// every invariant; prints what happened.
 async fn prove(cluster: &mut Cluster, postgres: Option<&LocalPostgres>, script: &[Step]) {

@@ -69,6 +69,9 @@ async fn serve(
     // own behaviour during maintenance, and a way to measure intake alone.
     // Housekeeping pauses with it: nothing times out or is purged while no
     // work runs.
+    if args.no_worker {
+        warn!("the worker is off (--no-worker): calls are accepted and queued, none runs");
+    }
     let worker = (!args.no_worker).then(|| engine.start_worker());
     let housekeeping = (!args.no_worker).then(|| engine.start_housekeeping());
     // Deliveries run even without a worker: what is in the outbox is owed.

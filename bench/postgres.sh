@@ -14,6 +14,7 @@
 # forgotten session. Needs wrk and psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/setup.sh
 seconds=${1:-60}
 connections=${2:-32}
 mode=${3:-plain}
@@ -41,22 +42,9 @@ client=$(target/release/confab --database-url "$url" clients create)
 RUST_LOG=${BENCH_LOG:-warn} target/release/confab --database-url "$url" serve \
   --listen "127.0.0.1:$port" >/dev/null 2>"$log" &
 server=$!
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/etframework.wsdl" >/dev/null && break; sleep 0.1; done
-
-token=$(python3 - "$client" "$port" <<'PY'
-import json, sys, urllib.request
-client = json.loads(sys.argv[1])
-body = json.dumps({"grant_type": "client_credentials", "client_id": client["client_id"],
-                   "client_secret": client["client_secret"]}).encode()
-request = urllib.request.Request(f"http://127.0.0.1:{sys.argv[2]}/v2/token", data=body,
-                                 headers={"content-type": "application/json"})
-print(json.load(urllib.request.urlopen(request))["access_token"])
-PY
-)
-curl -s -o /dev/null "http://127.0.0.1:$port/Service.asmx" -H 'SOAPAction: Create' \
-  -H 'Content-Type: text/xml' --data-binary @- <<XML
-<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><Header><fueloauth xmlns="http://exacttarget.com">$token</fueloauth></Header><Body><CreateRequest xmlns="http://exacttarget.com/wsdl/partnerAPI"><Objects xsi:type="DataExtension"><CustomerKey>BENCH</CustomerKey><Fields><Field><Name>Value</Name><FieldType>Text</FieldType><MaxLength>100</MaxLength></Field></Fields></Objects></CreateRequest></Body></Envelope>
-XML
+wait_for_server "$port"
+token=$(bench_token "$client" "$port")
+create_bench_table "$port" "$token"
 
 if [ "$mode" = old-snapshot ]; then
   psql -q "$url" -c "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM requests; \

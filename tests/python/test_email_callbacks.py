@@ -126,6 +126,12 @@ def queue_row(server: ConfabServer, row_id: str, include_results: bool) -> str:
     return request_id
 
 
+def dead_letters(server: ConfabServer) -> list | None:
+    """The server's dead letters, or None while there are none."""
+    dead = run_cli(server.binary, server.data_dir, "deliveries", "list", "--dead")
+    return dead or None
+
+
 def test_an_email_callback_carries_the_results_as_a_zip(mailing_confab, smtp_relay):
     _, inbox = smtp_relay
     create_log(mailing_confab)
@@ -168,11 +174,7 @@ def test_an_email_callback_without_a_relay_is_a_dead_letter(server_pool: ServerP
     create_log(server)
     request_id = queue_row(server, "3", include_results=True)
 
-    def dead_letters():
-        dead = run_cli(server.binary, server.data_dir, "deliveries", "list", "--dead")
-        return dead or None
-
-    dead = poll(dead_letters, "the dead letter")
+    dead = poll(lambda: dead_letters(server), "the dead letter")
     assert dead[0]["request_id"] == request_id
     assert dead[0]["channel"] == "email"
     assert "no SMTP relay" in dead[0]["last_error"]
@@ -195,11 +197,7 @@ def test_an_email_the_relay_refuses_for_good_is_a_dead_letter_at_once(server_poo
         create_log(server)
         request_id = queue_row(server, "4", include_results=False)
 
-        def dead_letters():
-            dead = run_cli(server.binary, server.data_dir, "deliveries", "list", "--dead")
-            return dead or None
-
-        dead = poll(dead_letters, "the dead letter")
+        dead = poll(lambda: dead_letters(server), "the dead letter")
         assert dead[0]["request_id"] == request_id
         assert dead[0]["attempts"] == 1
         assert "550" in dead[0]["last_error"]

@@ -709,7 +709,7 @@ impl QueueTx for PgDb<'_, '_> {
         now: DateTime<Utc>,
     ) -> Result<Option<AccountId>, StoreError> {
         let floors = self.floors;
-        let mut ready = floors.ready();
+        let mut ready = floors.ready_with_notes();
         if ready.needs_discovery() {
             let started = Instant::now();
             let found = [

@@ -329,14 +329,23 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Floors {
-    /// The ready queue, with the notes that arrived applied.
-    pub(crate) fn ready(&self) -> MutexGuard<'_, ReadyQueue> {
+    /// The ready queue, with the notes that arrived since applied: for
+    /// choosing the next account.
+    pub(crate) fn ready_with_notes(&self) -> MutexGuard<'_, ReadyQueue> {
         let notes = std::mem::take(&mut *lock(&self.inbox));
         let mut ready = lock(&self.ready);
         for (rank, account) in notes {
             ready.note(rank, account);
         }
         ready
+    }
+
+    /// The ready queue as it stands, notes left waiting: for recording what
+    /// a scan found. A note that arrived during the scan must outlive the
+    /// scan's finding that an account had nothing, or the work it tells of
+    /// would wait for a rescan.
+    pub(crate) fn ready(&self) -> MutexGuard<'_, ReadyQueue> {
+        lock(&self.ready)
     }
 
     /// Takes the notes of a committed transaction, or of a notification.
@@ -375,5 +384,110 @@ impl Floors {
         if raised.housekeeping {
             lock(&self.housekeeping).clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_000_000;
+    const ACCOUNT: i64 = 7_000_001;
+    const MEDIUM: QueuePriority = QueuePriority::Medium;
+
+    /// Floors that know one account with ready work in the Medium lane.
+    fn floors_knowing_one_account() -> Floors {
+        let floors = Floors::default();
+        let found = [Vec::new(), vec![ACCOUNT], Vec::new()];
+        floors.ready().discovered(found, Duration::ZERO);
+        floors
+    }
+
+    #[test]
+    fn a_floor_never_rises_within_the_margin_of_now() {
+        let mut floor = Floor::default();
+        floor.raise(NOW + 5_000, NOW);
+        assert_eq!(floor.start(), Some(NOW - VISIBILITY_MARGIN_MS));
+        floor.raise(NOW - 60_000, NOW);
+        assert_eq!(
+            floor.start(),
+            Some(NOW - VISIBILITY_MARGIN_MS),
+            "never lowered"
+        );
+    }
+
+    #[test]
+    fn a_claim_raises_the_accounts_floor_to_what_it_took() {
+        let floors = floors_knowing_one_account();
+        floors.ready().claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW);
+        assert_eq!(floors.ready().floor(MEDIUM, ACCOUNT), Some(NOW - 60_000));
+    }
+
+    #[test]
+    fn an_account_found_dry_is_passed_over_until_a_note_names_it() {
+        let floors = floors_knowing_one_account();
+        floors.ready().dry(MEDIUM, ACCOUNT, None, NOW);
+        assert_eq!(
+            floors.ready_with_notes().next_account(MEDIUM, None, NOW),
+            None
+        );
+
+        floors.post([(MEDIUM.rank(), ACCOUNT)]);
+        let next = floors.ready_with_notes().next_account(MEDIUM, None, NOW);
+        assert_eq!(next, Some(ACCOUNT));
+    }
+
+    #[test]
+    fn a_note_that_arrives_during_a_scan_outlives_the_scan_finding_nothing() {
+        let floors = floors_knowing_one_account();
+        // The scan starts, the note of a commit it did not see arrives, and
+        // then the scan records that it found nothing.
+        floors.post([(MEDIUM.rank(), ACCOUNT)]);
+        floors.ready().dry(MEDIUM, ACCOUNT, None, NOW);
+        let next = floors.ready_with_notes().next_account(MEDIUM, None, NOW);
+        assert_eq!(next, Some(ACCOUNT));
+    }
+
+    #[test]
+    fn an_account_whose_work_falls_due_later_waits_until_then() {
+        let floors = floors_knowing_one_account();
+        floors.ready().dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW);
+        let mut ready = floors.ready_with_notes();
+        assert_eq!(ready.next_account(MEDIUM, None, NOW + 59_999), None);
+        assert_eq!(
+            ready.next_account(MEDIUM, None, NOW + 60_000),
+            Some(ACCOUNT)
+        );
+        assert_eq!(
+            ready.next_account(MEDIUM, Some(ACCOUNT), NOW + 60_000),
+            None
+        );
+        assert_eq!(
+            ready.next_account(QueuePriority::High, None, NOW + 60_000),
+            None
+        );
+    }
+
+    #[test]
+    fn a_rolled_back_claim_makes_the_accounts_be_found_again() {
+        let floors = floors_knowing_one_account();
+        let mut notes = Notes::default();
+        notes.raised_ready();
+        assert!(!floors.ready().needs_discovery());
+        floors.forget(notes.take_raised());
+        assert!(floors.ready().needs_discovery());
+        assert_eq!(notes.take_raised(), Raised::default(), "taking starts over");
+    }
+
+    #[test]
+    fn notes_travel_as_payloads_and_back() {
+        let mut notes = Notes::default();
+        notes.ready(MEDIUM.rank(), ACCOUNT);
+        notes.ready(MEDIUM.rank(), ACCOUNT);
+        let payloads = notes.payloads();
+        assert_eq!(payloads, ["2:7000001"]);
+        assert_eq!(parse_payload(&payloads[0]), Some((2, ACCOUNT)));
+        assert_eq!(parse_payload("2:x"), None);
+        assert_eq!(parse_payload(""), None);
     }
 }

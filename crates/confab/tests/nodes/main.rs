@@ -193,7 +193,11 @@ async fn housekeeping_runs_on_one_node_at_a_time_and_outlives_any_node() {
     let holder = holder.join().unwrap();
     send_first_of_two("held").await;
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(state("held"), "Open", "housekeeping ran beside the lock holder");
+    assert_eq!(
+        state("held"),
+        "Open",
+        "housekeeping ran beside the lock holder"
+    );
 
     // The holder dies; a node takes the lock and does the pass. (The
     // blocking client is dropped off the async runtime, as it was made.)

@@ -27,6 +27,18 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "CONFAB_DATABASE_URL")]
     pub(crate) database_url: Option<String>,
 
+    /// PostgreSQL only: how long, in seconds, a node that stopped answering
+    /// (hung, paused, cut off from the database) keeps the work it had
+    /// claimed. PostgreSQL ends a session that waited this long inside a
+    /// transaction, and the other nodes take its work over.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_STALLED_NODE_SECS",
+        default_value_t = 60
+    )]
+    pub(crate) stalled_node_secs: u64,
+
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, global = true, env = "CONFAB_LOG_FORMAT", default_value = "text")]
     pub(crate) log_format: LogFormat,

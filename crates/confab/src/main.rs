@@ -18,6 +18,7 @@ mod serve;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -37,7 +38,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _log_writer = cli::init_tracing(cli.log_format);
-    let database = Database::named_by(&cli.data_dir, cli.database_url.as_deref());
+    let postgres = PostgresSettings {
+        stalled_session: Duration::from_secs(cli.stalled_node_secs.max(1)),
+        ..PostgresSettings::default()
+    };
+    let database = Database::named_by(&cli.data_dir, cli.database_url.as_deref(), postgres);
     match cli.command {
         Command::Serve(args) => serve::run(&database, *args),
         Command::Clients {
@@ -100,14 +105,18 @@ pub(crate) enum Database<'a> {
     /// The embedded SQLite file in this directory.
     Embedded(&'a Path),
     /// A PostgreSQL database at this URL.
-    Postgres(&'a str),
+    Postgres(&'a str, PostgresSettings),
 }
 
 impl<'a> Database<'a> {
     /// The database the flags name.
-    fn named_by(data_dir: &'a Path, database_url: Option<&'a str>) -> Self {
+    fn named_by(
+        data_dir: &'a Path,
+        database_url: Option<&'a str>,
+        postgres: PostgresSettings,
+    ) -> Self {
         match database_url {
-            Some(url) => Self::Postgres(url),
+            Some(url) => Self::Postgres(url, postgres),
             None => Self::Embedded(data_dir),
         }
     }
@@ -118,7 +127,7 @@ impl std::fmt::Display for Database<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Embedded(dir) => write!(f, "sqlite in {}", dir.display()),
-            Self::Postgres(url) => {
+            Self::Postgres(url, _) => {
                 let host = url.rsplit_once('@').map_or(*url, |(_, host)| host);
                 write!(f, "postgresql at {host}")
             }
@@ -130,8 +139,8 @@ impl std::fmt::Display for Database<'_> {
 pub(crate) fn open_store(database: &Database<'_>) -> anyhow::Result<Arc<dyn Store>> {
     let opened: Result<Arc<dyn Store>, _> = match database {
         Database::Embedded(dir) => SqliteStore::open(dir).map(|store| Arc::new(store) as _),
-        Database::Postgres(url) => {
-            PostgresStore::open(url, PostgresSettings::default()).map(|store| Arc::new(store) as _)
+        Database::Postgres(url, settings) => {
+            PostgresStore::open(url, *settings).map(|store| Arc::new(store) as _)
         }
     };
     opened.with_context(|| format!("open the database ({database})"))

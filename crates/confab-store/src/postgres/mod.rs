@@ -66,6 +66,13 @@ pub struct PostgresSettings {
     pub max_connections: u32,
     /// Writer threads, each holding one connection while it commits.
     pub writers: usize,
+    /// How long one of this node's sessions may wait inside a transaction
+    /// for the node before PostgreSQL ends it. A node that stops answering
+    /// (hung, paused, cut off from the database) keeps the work it claimed,
+    /// locked, for this long at most; then its transaction is rolled back
+    /// and the other nodes take the work over, and the node, should it come
+    /// back, cannot commit it.
+    pub stalled_session: Duration,
 }
 
 impl Default for PostgresSettings {
@@ -73,6 +80,7 @@ impl Default for PostgresSettings {
         Self {
             max_connections: 12,
             writers: 2,
+            stalled_session: Duration::from_secs(60),
         }
     }
 }
@@ -87,6 +95,7 @@ pub(crate) struct PgConnection {
 #[derive(Debug, Clone)]
 pub(crate) struct Connector {
     config: Config,
+    stalled_session: Duration,
 }
 
 impl r2d2::ManageConnection for Connector {
@@ -102,6 +111,12 @@ impl r2d2::ManageConnection for Connector {
         // and sorted every ready row for each claim, hundreds of thousands
         // of them once the queue filled up.
         client.batch_execute("SET plan_cache_mode = force_generic_plan")?;
+        // A claim is a row lock held by an open transaction; a node that
+        // stops answering mid-transaction would hold it for ever.
+        let stalled_ms = self.stalled_session.as_millis().clamp(1, i32::MAX as u128);
+        client.batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = {stalled_ms}"
+        ))?;
         Ok(PgConnection {
             client,
             cache: StatementCache::default(),
@@ -186,7 +201,11 @@ impl PostgresStore {
     /// Connects to `url` (a `postgres://` URL or key=value string), brings
     /// the schema up to date and starts the writers.
     pub fn open(url: &str, settings: PostgresSettings) -> Result<Self, StoreError> {
-        let config: Config = url.parse()?;
+        let mut config: Config = url.parse()?;
+        // So that an operator can tell Confab's sessions apart.
+        if config.get_application_name().is_none() {
+            config.application_name("confab");
+        }
         let schema = migrate(&config)?;
         let node = Arc::new(Node {
             floors: Floors::default(),
@@ -199,6 +218,7 @@ impl PostgresStore {
             .error_handler(Box::new(LogPoolErrors))
             .build(Connector {
                 config: config.clone(),
+                stalled_session: settings.stalled_session,
             })?;
         let writer =
             Writer::start(pool.clone(), node.clone(), settings.writers).map_err(|source| {

@@ -309,6 +309,20 @@ impl Server {
         }
     }
 
+    /// Stops the server's process (SIGSTOP) without killing it, as a hung
+    /// node or one cut off from the network looks to its database, or
+    /// lets it go on (SIGCONT).
+    // Only the multi-node tests (tests/nodes) pause nodes.
+    #[allow(dead_code)]
+    pub fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the server runs");
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal} failed");
+    }
+
     /// Kills the server and starts it again on the same data directory. The
     /// new process listens on a new port; clients must be rebased.
     pub fn restart(&mut self) {

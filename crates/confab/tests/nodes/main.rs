@@ -216,6 +216,57 @@ async fn housekeeping_runs_on_one_node_at_a_time_and_outlives_any_node() {
     .await;
 }
 
+/// A node that stops answering in the middle of a request (SIGSTOP: hung,
+/// or cut off from the database) keeps its claim only until PostgreSQL
+/// ends its session (`--stalled-node-secs`); another node then runs the
+/// request, once, and the stalled node cannot commit it when it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_node_loses_its_claim_and_another_runs_the_work_once() {
+    let flags = ["--stalled-node-secs", "2"];
+    let mut stalled = Server::start_on(Backend::Postgres, &flags);
+    let taker = stalled.start_peer();
+    let client = stalled.client().await;
+    client
+        .create_data_extension(LEDGER, &workload::ledger_fields())
+        .await;
+
+    // A call big enough to take the stalled node a while, sent while the
+    // other node is paused, so that the stalled node claims it.
+    taker.signal("-STOP");
+    let rows: String = (0..20_000)
+        .map(|n| support::row(LEDGER, &[("Part", &format!("row-{n}"))]))
+        .collect();
+    let request_id = client
+        .send_queued("Create", &support::asynchronous(), &rows)
+        .await;
+    wait_until(Duration::from_secs(20), "the claim", async || {
+        let writing = stalled.sql_integers(
+            "SELECT COUNT(*) FROM pg_locks AS l JOIN pg_class AS c ON l.relation = c.oid \
+             WHERE c.relname = 'data_extension_rows' AND l.mode = 'RowExclusiveLock'",
+            &[],
+        );
+        (writing[0] > 0).then_some(())
+    })
+    .await;
+    stalled.signal("-STOP");
+    taker.signal("-CONT");
+
+    let taker_client = taker.client().await;
+    taker_client
+        .wait_for_result_messages("RequestID", &request_id, 1)
+        .await;
+    stalled.signal("-CONT");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let messages = taker.sql_integers(
+        "SELECT COUNT(*) FROM result_messages WHERE request_id = $1",
+        &[&request_id],
+    );
+    assert_eq!(messages, [1], "the request ran once");
+    let rows = taker.sql_integers("SELECT COUNT(*) FROM data_extension_rows", &[]);
+    assert_eq!(rows, [20_000], "its rows were written once");
+    stalled.kill();
+}
+
 /// Runs the load with `script`, waits for the queue to drain and checks
 /// every invariant; prints what happened.
 async fn prove(cluster: &mut Cluster, postgres: Option<&LocalPostgres>, script: &[Step]) {

@@ -186,6 +186,16 @@ impl ReadyQueue {
             .map(|(account, _)| *account)
     }
 
+    /// Whether any account may have work due by `now_ms`, or the accounts
+    /// must be found again: when neither, a worker has nothing to ask the
+    /// database.
+    pub(crate) fn may_have_due_work(&self, now_ms: i64) -> bool {
+        self.needs_discovery()
+            || self.lanes.iter().flat_map(BTreeMap::values).any(|known| {
+                known.active && known.idle_until.is_none_or(|at| at <= now_ms)
+            })
+    }
+
     /// Where the scan for `account`'s next due request in `lane` starts.
     pub(crate) fn floor(&self, lane: QueuePriority, account: i64) -> Option<i64> {
         self.lanes[lane_slot(lane)]
@@ -466,6 +476,20 @@ mod tests {
             ready.next_account(QueuePriority::High, None, NOW + 60_000),
             None
         );
+    }
+
+    #[test]
+    fn a_worker_asks_the_database_only_when_work_may_be_due() {
+        let floors = Floors::default();
+        assert!(floors.ready().may_have_due_work(NOW), "nothing found yet");
+        let floors = floors_knowing_one_account();
+        floors.ready().dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW);
+        assert!(!floors.ready().may_have_due_work(NOW));
+        assert!(floors.ready().may_have_due_work(NOW + 60_000));
+        floors.ready().dry(MEDIUM, ACCOUNT, None, NOW);
+        assert!(!floors.ready_with_notes().may_have_due_work(NOW + 60_000));
+        floors.post([(QueuePriority::Low.rank(), ACCOUNT)]);
+        assert!(floors.ready_with_notes().may_have_due_work(NOW));
     }
 
     #[test]

@@ -191,9 +191,9 @@ def test_an_email_the_relay_refuses_for_good_is_a_dead_letter_at_once(server_poo
     # Regression: a 550 was retried for a day, as if it could pass later.
     controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
     controller.start()
+    relay = f"{controller.hostname}:{controller.port}"
+    server = server_pool.start(("--smtp-relay", relay, "--smtp-tls", "none"))
     try:
-        relay = f"{controller.hostname}:{controller.port}"
-        server = server_pool.start(("--smtp-relay", relay, "--smtp-tls", "none"))
         create_log(server)
         request_id = queue_row(server, "4", include_results=False)
 
@@ -201,6 +201,6 @@ def test_an_email_the_relay_refuses_for_good_is_a_dead_letter_at_once(server_poo
         assert dead[0]["request_id"] == request_id
         assert dead[0]["attempts"] == 1
         assert "550" in dead[0]["last_error"]
-        server.stop()
     finally:
+        server.stop()
         controller.stop()

@@ -106,15 +106,21 @@ impl Mailer {
     ///
     /// # Errors
     ///
-    /// Permanent for an address that is not one and for a refusal the
-    /// relay calls permanent (a 5xx reply, such as "no such user");
-    /// transient when the relay could not be reached or refused the
-    /// message for now.
+    /// Permanent for an address that is not one and for a relay that
+    /// refuses the recipient for good (see [`refuses_recipient`]);
+    /// transient otherwise: the relay could not be reached, refused the
+    /// message for now, or refused Confab itself (its login, its right to
+    /// relay), which the operator can mend.
     pub async fn send(&self, delivery: &Delivery) -> Result<(), AttemptError> {
         let message = self.message(delivery)?;
         self.transport.send(message).await.map_err(|error| {
-            let message = format!("SMTP relay: {}", with_causes(&error));
-            match error.is_permanent() {
+            let text = with_causes(&error);
+            let refused = error
+                .status()
+                .filter(|_| error.is_permanent())
+                .is_some_and(|code| refuses_recipient(code.into(), &text));
+            let message = format!("SMTP relay: {text}");
+            match refused {
                 true => AttemptError::Permanent(message),
                 false => AttemptError::Transient(message),
             }
@@ -147,5 +153,32 @@ impl Mailer {
             .message_id(Some(format!("<{}@confab>", delivery.delivery_id)))
             .multipart(body)
             .map_err(|error| AttemptError::Permanent(format!("build the message: {error}")))
+    }
+}
+
+/// Whether a permanent SMTP reply `code` (with its text) refuses the
+/// recipient itself, so that no later attempt can succeed: a mailbox that
+/// does not exist, is not local, or whose name is not allowed (550, 551,
+/// 553). The same codes also refuse Confab when they carry an enhanced
+/// status of class 5.7 (security or policy, such as "relaying denied"):
+/// that the operator can mend, and it is retried.
+fn refuses_recipient(code: u16, text: &str) -> bool {
+    let mailbox = matches!(code, 550 | 551 | 553);
+    mailbox && !text.contains("5.7.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_mailbox_is_refused_for_good() {
+        assert!(refuses_recipient(550, "5.1.1 No such user"));
+        assert!(refuses_recipient(553, "mailbox name not allowed"));
+        // The relay refusing Confab: the operator can mend that.
+        assert!(!refuses_recipient(550, "5.7.1 Relaying denied"));
+        assert!(!refuses_recipient(535, "5.7.8 Authentication credentials invalid"));
+        assert!(!refuses_recipient(530, "Must issue a STARTTLS command first"));
+        assert!(!refuses_recipient(554, "Transaction failed"));
     }
 }

@@ -94,7 +94,10 @@ impl Engine {
                 return;
             }
             let pause = match self.run_due_batch(&mut rotation).await {
-                Ok(ran) if ran.len() >= self.settings.batch_size => {
+                // A batch that ran anything may have stopped for time rather
+                // than for want of work (see `confab_store::work::BATCH_TIME`):
+                // only an empty one means the queue has nothing due.
+                Ok(ran) if !ran.is_empty() => {
                     failures = 0;
                     continue;
                 }

@@ -685,7 +685,8 @@ impl QueueTx for PgDb<'_, '_> {
             let finished_at = state.is_final().then(|| millis(now));
             self.execute(
                 "UPDATE requests SET state = $2, \
-                 finished_at = CASE WHEN conversation_id IS NULL THEN $3::BIGINT END \
+                 finished_at = CASE WHEN sequence_code IS NULL THEN $3::BIGINT \
+                 ELSE finished_at END \
                  WHERE id = $1",
                 &[&row_id, &state.as_str(), &finished_at],
             )?;

@@ -656,7 +656,7 @@ impl QueueTx for Db<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE requests SET state = ?2, \
-                 finished_at = CASE WHEN conversation_id IS NULL THEN ?3 END, \
+                 finished_at = CASE WHEN sequence_code IS NULL THEN ?3 ELSE finished_at END, \
                  run_after = CASE WHEN ?2 = 'Ready' THEN MAX(run_after, ?4) ELSE run_after END \
                  WHERE id = ?1",
             )?

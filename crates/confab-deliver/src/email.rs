@@ -177,8 +177,14 @@ mod tests {
         assert!(refuses_recipient(553, "mailbox name not allowed"));
         // The relay refusing Confab: the operator can mend that.
         assert!(!refuses_recipient(550, "5.7.1 Relaying denied"));
-        assert!(!refuses_recipient(535, "5.7.8 Authentication credentials invalid"));
-        assert!(!refuses_recipient(530, "Must issue a STARTTLS command first"));
+        assert!(!refuses_recipient(
+            535,
+            "5.7.8 Authentication credentials invalid"
+        ));
+        assert!(!refuses_recipient(
+            530,
+            "Must issue a STARTTLS command first"
+        ));
         assert!(!refuses_recipient(554, "Transaction failed"));
     }
 }

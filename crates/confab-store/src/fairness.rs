@@ -117,8 +117,9 @@ impl Rotation {
     }
 }
 
-/// The slot of a lane in [`Rotation::last_account`].
-fn lane_index(lane: QueuePriority) -> usize {
+/// The slot of a lane in [`Rotation::last_account`], and in any other
+/// table of the three lanes.
+pub(crate) fn lane_index(lane: QueuePriority) -> usize {
     match lane {
         QueuePriority::High => 0,
         QueuePriority::Medium => 1,

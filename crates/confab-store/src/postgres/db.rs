@@ -31,7 +31,7 @@ use crate::model::{
     ResultMessageRecord, ResultScope, RetrieveCursor, StoredDataExtension, StoredResultItem,
     StoredResultMessage, StoredRow, SubscriberRecord,
 };
-use crate::postgres::floors::{Floors, Notes};
+use crate::postgres::floors::{Floors, Note, Notes};
 use crate::tx::{ObjectTx, QueueTx, ReadTx};
 
 /// Statements prepared on one connection, by their text.
@@ -107,38 +107,52 @@ impl PgDb<'_, '_> {
 
     /// Every account with ready work in `lane`, by walking the lane's index.
     fn accounts_with_ready_work(&mut self, lane: QueuePriority) -> Result<Vec<i64>, StoreError> {
-        let mut accounts = Vec::new();
-        let mut after = i64::MIN;
-        while let Some(row) = self.query_opt(NEXT_LANE_ACCOUNT, &[&lane.rank(), &after])? {
-            after = row.try_get(0)?;
-            accounts.push(after);
-        }
-        Ok(accounts)
+        let rows = self.query(ACCOUNTS_WITH_READY_WORK, &[&lane.rank()])?;
+        rows.iter()
+            .map(|row| row.try_get(0).map_err(StoreError::from))
+            .collect()
     }
 }
 
-/// The next account, by number, with ready work in a lane after `$2`: the
-/// front of the lane's range of the `requests_ready` index. It walks the
-/// dead entries at the front of each account's range, so it runs only to
-/// find the accounts again (see [`super::floors`]).
+/// Every account with ready work in the lane `$1`, in one statement: a walk
+/// of the lane's range of the `requests_ready` index that jumps from each
+/// account found to the front of the next one's range (a recursive skip
+/// scan), rather than reading every entry. It still crosses the dead
+/// entries at the front of each account's range, so it runs only to find
+/// the accounts again (see [`super::floors`]).
 ///
-/// Written as `ORDER BY … LIMIT 1` rather than `MIN(account_id)`: a
-/// prepared statement's generic plan, made while the table looked small,
-/// computed the `MIN` by reading every ready row of the lane, and kept
-/// doing so once the queue held hundreds of thousands.
-pub(crate) const NEXT_LANE_ACCOUNT: &str = "SELECT account_id FROM requests \
-     WHERE state = 'Ready' AND priority = $1 AND account_id > $2 \
-     ORDER BY account_id LIMIT 1";
+/// Each step is `ORDER BY … LIMIT 1` rather than `MIN(account_id)`: a
+/// generic plan made while the table looked small computed the `MIN` by
+/// reading every ready row of the lane.
+pub(crate) const ACCOUNTS_WITH_READY_WORK: &str = "WITH RECURSIVE found (account_id) AS ( \
+     (SELECT account_id FROM requests WHERE state = 'Ready' AND priority = $1 \
+      ORDER BY account_id LIMIT 1) \
+     UNION ALL \
+     SELECT (SELECT next.account_id FROM requests AS next \
+             WHERE next.state = 'Ready' AND next.priority = $1 \
+             AND next.account_id > found.account_id \
+             ORDER BY next.account_id LIMIT 1) \
+     FROM found WHERE found.account_id IS NOT NULL) \
+     SELECT account_id FROM found WHERE account_id IS NOT NULL";
 
-/// The filter, order and claim of an account's first due request in a
-/// lane, from its floor `$3` to `now` (`$4`): a range of the
-/// `requests_ready` index, whose last column is `id` so that no plan needs
-/// to sort. `SKIP LOCKED`: a request another node is running is not waited
-/// for; the row lock is the claim, and it ends with that node's
-/// transaction, committed or not.
-pub(crate) const FIRST_DUE_IN_LANE: &str = "WHERE state = 'Ready' AND priority = $1 \
-     AND account_id = $2 AND run_after >= $3 AND run_after <= $4 \
-     ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED";
+/// The claim of an account's first due request in a lane, from its floor
+/// `$3` to `now` (`$4`): a range of the `requests_ready` index, whose last
+/// column is `id` so that no plan needs to sort. `SKIP LOCKED`: a request
+/// another node is running is not waited for; the row lock is the claim,
+/// and it ends with that node's transaction, committed or not. The last
+/// column is when the account's earliest ready request from the floor
+/// falls due, whoever holds it.
+pub(crate) fn first_due_in_lane_sql() -> String {
+    format!(
+        "SELECT {REQUEST_COLUMNS}, (SELECT earliest.run_after FROM requests AS earliest \
+         WHERE earliest.state = 'Ready' AND earliest.priority = $1 \
+         AND earliest.account_id = $2 AND earliest.run_after >= $3 \
+         ORDER BY earliest.run_after, earliest.id LIMIT 1) AS earliest_run_after \
+         FROM requests WHERE state = 'Ready' AND priority = $1 \
+         AND account_id = $2 AND run_after >= $3 AND run_after <= $4 \
+         ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+    )
+}
 
 /// When an account's earliest ready request in a lane, from its floor
 /// `$3`, falls due, whether or not another node holds it.
@@ -621,7 +635,11 @@ impl QueueTx for PgDb<'_, '_> {
             ],
         )?;
         if request.state == RequestState::Ready {
-            self.notes.ready(request.priority.rank(), request.account.0);
+            self.notes.add(Note::Ready {
+                rank: request.priority.rank(),
+                account: request.account.0,
+                since_ms: millis(request.run_after),
+            });
         }
         Ok(())
     }
@@ -694,11 +712,15 @@ impl QueueTx for PgDb<'_, '_> {
         }
         let row = self.query_opt(
             "UPDATE requests SET state = 'Ready', run_after = GREATEST(run_after, $2) \
-             WHERE id = $1 RETURNING priority, account_id",
+             WHERE id = $1 RETURNING priority, account_id, run_after",
             &[&row_id, &millis(now)],
         )?;
         if let Some(row) = row {
-            self.notes.ready(row.try_get(0)?, row.try_get(1)?);
+            self.notes.add(Note::Ready {
+                rank: row.try_get(0)?,
+                account: row.try_get(1)?,
+                since_ms: row.try_get(2)?,
+            });
         }
         Ok(())
     }
@@ -710,7 +732,7 @@ impl QueueTx for PgDb<'_, '_> {
         now: DateTime<Utc>,
     ) -> Result<Option<AccountId>, StoreError> {
         let floors = self.floors;
-        let mut ready = floors.ready_with_notes();
+        let mut ready = floors.ready_queue_with_notes();
         if ready.needs_discovery() {
             let started = Instant::now();
             let found = [
@@ -731,20 +753,28 @@ impl QueueTx for PgDb<'_, '_> {
         now: DateTime<Utc>,
     ) -> Result<Option<QueuedRequest>, StoreError> {
         let floors = self.floors;
-        let floor = floors.ready().floor(lane, account.0).unwrap_or(i64::MIN);
+        let floor = floors.ready_queue().floor(lane, account.0);
+        let floor = floor.unwrap_or(i64::MIN);
         let (rank, now_ms) = (lane.rank(), millis(now));
         self.notes.raised_ready();
 
-        let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests {FIRST_DUE_IN_LANE}");
-        if let Some(row) = self.query_opt(&sql, &[&rank, &account.0, &floor, &now_ms])? {
+        let params: &Params<'_> = &[&rank, &account.0, &floor, &now_ms];
+        if let Some(row) = self.query_opt(&first_due_in_lane_sql(), params)? {
             let request = request_from_row(&row)?;
+            // The earliest ready request may be one another transaction
+            // holds; the floor must not pass it, or it would be skipped
+            // should that transaction let it go.
+            let earliest: Option<i64> = row.try_get(row.len() - 1)?;
             let run_after = millis(request.run_after);
-            floors.ready().claimed(lane, account.0, run_after, now_ms);
+            let earliest = earliest.map_or(run_after, |earliest| earliest.min(run_after));
+            floors
+                .ready_queue()
+                .claimed(lane, account.0, earliest, now_ms);
             return Ok(Some(request));
         }
         let next = self.query_opt(NEXT_READY_IN_LANE, &[&rank, &account.0, &floor])?;
         let next: Option<i64> = next.map(|row| row.try_get(0)).transpose()?;
-        floors.ready().dry(lane, account.0, next, now_ms);
+        floors.ready_queue().dry(lane, account.0, next, now_ms);
         Ok(None)
     }
 

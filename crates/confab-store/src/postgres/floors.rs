@@ -15,16 +15,22 @@
 //! and retention purges read their indexes oldest first too.
 //!
 //! So those scans start at a floor instead: a key below which, as far as
-//! this node can tell, the range holds nothing the scan looks for. A floor
-//! rises past what a scan found and dealt with, but never above
-//! [`VISIBILITY_MARGIN_MS`] before the scan's `now`, because a row stamped
-//! with a time can become visible a little later (its transaction was
-//! still committing, or another node's clock is a little behind).
+//! this node can tell, the range holds nothing the scan looks for.
 //!
-//! A floor is a hint, never a rule: a row can still end up below one (a
-//! claim another node rolled back, a commit slower than the margin, a node
-//! whose clock is further behind). So every floor is forgotten from time to
-//! time and the next scan starts at the front again: every
+//! - A floor rises past what a scan found and dealt with, but never past a
+//!   row another transaction holds (a claim on another node, a cancel), and
+//!   never above [`VISIBILITY_MARGIN_MS`] before the scan's `now`.
+//! - A floor falls to the earliest stamp a committed transaction wrote into
+//!   its range: every transaction that makes work ready or writes a
+//!   callback leaves a [`Note`] of the stamp, applied here after its commit
+//!   and sent to the other nodes by `NOTIFY`. A row that took long to
+//!   commit (a request that ran for seconds before its callbacks were
+//!   committed) is so still found.
+//!
+//! A floor is a hint, never a rule: a row can still end up below one, when
+//! its note is lost (a node's listener was disconnected) or was never sent
+//! (purges and time-outs take none). So every floor is forgotten from time
+//! to time and the next scan starts at the front again: every
 //! [`MIN_RESCAN`], or, while that first scan is slow (it is exactly while a
 //! long transaction holds many dead entries), often enough that such scans
 //! take about a fiftieth of the time. A row below a floor thus waits at most
@@ -34,25 +40,24 @@
 //! The ready queue needs one more thing. Finding the next account with ready
 //! work in a lane, by walking the lane's index, crosses the dead entries at
 //! the front of every account's range; so the node keeps, per lane, the
-//! accounts that have ready work, each with its own floor. It learns them by
-//! walking the index (at start and at every rescan) and from notes: every
-//! transaction that makes a request ready names its lane and account, to
-//! this node at once and to the others by `NOTIFY`.
+//! accounts that have ready work, each with its own floor. It learns them
+//! from the notes, and by walking the index at start and at every rescan.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use confab_core::options::QueuePriority;
 
+use crate::fairness::lane_index;
+
 /// How long after the time it was stamped with a row may become visible to
-/// other transactions: the commit of the transaction that wrote it, and
-/// the difference between the clocks of two nodes. Rows later than this
-/// wait for the next rescan.
-pub(crate) const VISIBILITY_MARGIN_MS: i64 = 1_000;
+/// other transactions without a note that says so: the difference between
+/// the clocks of two nodes, and a little more.
+const VISIBILITY_MARGIN_MS: i64 = 1_000;
 
 /// The least time between two scans of one range from its front.
-pub(crate) const MIN_RESCAN: Duration = Duration::from_secs(10);
+const MIN_RESCAN: Duration = Duration::from_secs(10);
 
 /// The most time between two scans of one range from its front.
 const MAX_RESCAN: Duration = Duration::from_secs(600);
@@ -71,10 +76,27 @@ fn ceiling(now_ms: i64) -> i64 {
     now_ms.saturating_sub(VISIBILITY_MARGIN_MS)
 }
 
+/// Raises an optional floor to `key`, but not above the margin before
+/// `now_ms`; never lowers it.
+fn raise(floor: &mut Option<i64>, key: i64, now_ms: i64) {
+    let key = key.min(ceiling(now_ms));
+    *floor = Some(floor.map_or(key, |floor| floor.max(key)));
+}
+
+/// Lowers an optional floor to `key`; a floor not set yet stays unset, since
+/// its scan starts at the front anyway.
+fn lower(floor: &mut Option<i64>, key: i64) {
+    if let Some(floor) = floor {
+        *floor = (*floor).min(key);
+    }
+}
+
 /// A floor on one index range: where its next scan starts.
 #[derive(Debug, Default)]
 pub(crate) struct Floor {
+    /// The key the next scan starts from; `None` for the front.
     key: Option<i64>,
+    /// When the next scan must start from the front again.
     rescan_at: Option<Instant>,
 }
 
@@ -126,18 +148,13 @@ impl Default for LaneAccount {
 /// had ready work, with their floors.
 #[derive(Debug, Default)]
 pub(crate) struct ReadyQueue {
+    /// Per lane (see [`lane_index`]), by account.
     lanes: [BTreeMap<i64, LaneAccount>; 3],
+    /// Whether the accounts were found by walking the index since the last
+    /// [`Floors::forget_ready`].
     discovered: bool,
+    /// When they must be found again.
     rescan_at: Option<Instant>,
-}
-
-/// The slot of a lane.
-fn lane_slot(lane: QueuePriority) -> usize {
-    match lane {
-        QueuePriority::High => 0,
-        QueuePriority::Medium => 1,
-        QueuePriority::Low => 2,
-    }
 }
 
 impl ReadyQueue {
@@ -160,29 +177,32 @@ impl ReadyQueue {
         self.rescan_at = Some(Instant::now() + rescan_after(cost));
     }
 
-    /// Takes note that `account` has new ready work in the lane of `rank`.
-    fn note(&mut self, rank: i32, account: i64) {
-        let slot = lane_slot(QueuePriority::from_rank(rank));
-        let entry = self.lanes[slot].entry(account).or_default();
-        entry.active = true;
-        entry.idle_until = None;
+    /// Takes note that `account` has new ready work in the lane of `rank`,
+    /// the earliest of it due at `since_ms`.
+    fn note(&mut self, rank: i32, account: i64, since_ms: i64) {
+        let lane = lane_index(QueuePriority::from_rank(rank));
+        let known = self.lanes[lane].entry(account).or_default();
+        known.active = true;
+        known.idle_until = None;
+        lower(&mut known.floor, since_ms);
     }
 
     /// The first account after `after` that may have work due by `now_ms`
     /// in `lane`.
     pub(crate) fn next_account(
-        &mut self,
+        &self,
         lane: QueuePriority,
         after: Option<i64>,
         now_ms: i64,
     ) -> Option<i64> {
-        let from = after.map_or(i64::MIN, |after| after.saturating_add(1));
-        if after == Some(i64::MAX) {
-            return None;
-        }
-        self.lanes[lane_slot(lane)]
+        let from = match after {
+            Some(i64::MAX) => return None,
+            Some(after) => after + 1,
+            None => i64::MIN,
+        };
+        self.lanes[lane_index(lane)]
             .range(from..)
-            .find(|(_, known)| known.active && known.idle_until.is_none_or(|at| at <= now_ms))
+            .find(|(_, known)| known.may_be_due(now_ms))
             .map(|(account, _)| *account)
     }
 
@@ -191,35 +211,39 @@ impl ReadyQueue {
     /// database.
     pub(crate) fn may_have_due_work(&self, now_ms: i64) -> bool {
         self.needs_discovery()
-            || self.lanes.iter().flat_map(BTreeMap::values).any(|known| {
-                known.active && known.idle_until.is_none_or(|at| at <= now_ms)
-            })
+            || self
+                .lanes
+                .iter()
+                .flat_map(BTreeMap::values)
+                .any(|known| known.may_be_due(now_ms))
     }
 
     /// Where the scan for `account`'s next due request in `lane` starts.
     pub(crate) fn floor(&self, lane: QueuePriority, account: i64) -> Option<i64> {
-        self.lanes[lane_slot(lane)]
+        self.lanes[lane_index(lane)]
             .get(&account)
             .and_then(|known| known.floor)
     }
 
-    /// Records that a request of `account` that fell due at `run_after_ms`
-    /// was claimed: nothing of the account's ready work lies before it.
+    /// Records that a request of `account` was claimed and that the
+    /// account's earliest ready request from its floor, claimed or held by
+    /// another transaction, falls due at `earliest_ms`.
     pub(crate) fn claimed(
         &mut self,
         lane: QueuePriority,
         account: i64,
-        run_after_ms: i64,
+        earliest_ms: i64,
         now_ms: i64,
     ) {
-        let known = self.lanes[lane_slot(lane)].entry(account).or_default();
-        raise(&mut known.floor, run_after_ms, now_ms);
+        let known = self.lanes[lane_index(lane)].entry(account).or_default();
+        raise(&mut known.floor, earliest_ms, now_ms);
         known.active = true;
         known.idle_until = None;
     }
 
-    /// Records that `account` had nothing due in `lane` at `now_ms`, and
-    /// that its earliest ready request, if any, falls due at `next_ms`.
+    /// Records that `account` had nothing due in `lane` at `now_ms` that
+    /// could be claimed, and that its earliest ready request, if any, falls
+    /// due at `next_ms`.
     pub(crate) fn dry(
         &mut self,
         lane: QueuePriority,
@@ -227,7 +251,7 @@ impl ReadyQueue {
         next_ms: Option<i64>,
         now_ms: i64,
     ) {
-        let known = self.lanes[lane_slot(lane)].entry(account).or_default();
+        let known = self.lanes[lane_index(lane)].entry(account).or_default();
         match next_ms {
             None => {
                 raise(&mut known.floor, now_ms, now_ms);
@@ -241,62 +265,158 @@ impl ReadyQueue {
     }
 }
 
-/// Raises an optional floor (see [`Floor::raise`]).
-fn raise(floor: &mut Option<i64>, key: i64, now_ms: i64) {
-    let key = key.min(ceiling(now_ms));
-    *floor = Some(floor.map_or(key, |floor| floor.max(key)));
+impl LaneAccount {
+    /// Whether the account may have work due by `now_ms`.
+    fn may_be_due(&self, now_ms: i64) -> bool {
+        self.active && self.idle_until.is_none_or(|at| at <= now_ms)
+    }
 }
 
 /// Which floors a transaction raised, so that they can be forgotten if it
 /// is rolled back.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Raised {
+    /// The ready queue's.
     ready: bool,
+    /// The outbox's.
     deliveries: bool,
+    /// The time-outs' and purges'.
     housekeeping: bool,
 }
 
 impl Raised {
-    /// Every floor, for a transaction whose outcome is unknown.
-    pub(crate) const ALL: Self = Self {
-        ready: true,
-        deliveries: true,
-        housekeeping: true,
-    };
+    /// The floors either raised.
+    pub(crate) fn union(self, other: Self) -> Self {
+        Self {
+            ready: self.ready || other.ready,
+            deliveries: self.deliveries || other.deliveries,
+            housekeeping: self.housekeeping || other.housekeeping,
+        }
+    }
 }
 
-/// What one transaction leaves for after its commit: the lanes and accounts
-/// it made work ready in, and the floors it raised.
+/// A committed transaction's news for the floors: where it put work a floor
+/// may have passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Note {
+    /// It made work of `account` ready in the lane of `rank`, the earliest
+    /// of it due at `since_ms`.
+    Ready {
+        rank: i32,
+        account: i64,
+        since_ms: i64,
+    },
+    /// It wrote callbacks, the earliest of them due at `since_ms`.
+    Deliveries { since_ms: i64 },
+}
+
+impl Note {
+    /// The note as a `NOTIFY` payload.
+    pub(crate) fn payload(self) -> String {
+        match self {
+            Self::Ready {
+                rank,
+                account,
+                since_ms,
+            } => format!("ready:{rank}:{account}:{since_ms}"),
+            Self::Deliveries { since_ms } => format!("deliveries:{since_ms}"),
+        }
+    }
+
+    /// Reads a payload written by [`Note::payload`].
+    pub(crate) fn parse(payload: &str) -> Option<Self> {
+        let mut fields = payload.split(':');
+        let note = match fields.next()? {
+            "ready" => Self::Ready {
+                rank: fields.next()?.parse().ok()?,
+                account: fields.next()?.parse().ok()?,
+                since_ms: fields.next()?.parse().ok()?,
+            },
+            "deliveries" => Self::Deliveries {
+                since_ms: fields.next()?.parse().ok()?,
+            },
+            _ => return None,
+        };
+        fields.next().is_none().then_some(note)
+    }
+}
+
+/// The earliest stamp per range of the notes gathered so far.
+#[derive(Debug, Default)]
+struct Gathered {
+    ready: HashMap<(i32, i64), i64>,
+    deliveries: Option<i64>,
+}
+
+impl Gathered {
+    /// Adds `note`, keeping the earliest stamp per range.
+    fn add(&mut self, note: Note) {
+        match note {
+            Note::Ready {
+                rank,
+                account,
+                since_ms,
+            } => {
+                let earliest = self.ready.entry((rank, account)).or_insert(since_ms);
+                *earliest = (*earliest).min(since_ms);
+            }
+            Note::Deliveries { since_ms } => {
+                let earliest = self.deliveries.get_or_insert(since_ms);
+                *earliest = (*earliest).min(since_ms);
+            }
+        }
+    }
+
+    /// The gathered notes, one per range.
+    fn notes(&self) -> impl Iterator<Item = Note> + '_ {
+        let ready = self
+            .ready
+            .iter()
+            .map(|(&(rank, account), &since_ms)| Note::Ready {
+                rank,
+                account,
+                since_ms,
+            });
+        let deliveries = self
+            .deliveries
+            .map(|since_ms| Note::Deliveries { since_ms });
+        ready.chain(deliveries)
+    }
+}
+
+/// What one transaction leaves for after its commit: its notes, and the
+/// floors it raised.
 #[derive(Debug, Default)]
 pub(crate) struct Notes {
-    ready: HashSet<(i32, i64)>,
+    gathered: Gathered,
     raised: Raised,
 }
 
 impl Notes {
-    /// Takes note that the transaction made work ready in the lane of
-    /// `rank` for `account`.
-    pub(crate) fn ready(&mut self, rank: i32, account: i64) {
-        self.ready.insert((rank, account));
+    /// Takes note of work the transaction wrote (see [`Note`]).
+    pub(crate) fn add(&mut self, note: Note) {
+        self.gathered.add(note);
     }
 
-    /// The lanes (by rank) and accounts the transaction made work ready in.
-    pub(crate) fn ready_work(&self) -> impl Iterator<Item = (i32, i64)> + '_ {
-        self.ready.iter().copied()
+    /// The transaction's notes, one per range.
+    pub(crate) fn notes(&self) -> impl Iterator<Item = Note> + '_ {
+        self.gathered.notes()
     }
 
-    /// The notes to send to other nodes, as `NOTIFY` payloads.
+    /// The notes as `NOTIFY` payloads for the other nodes.
     pub(crate) fn payloads(&self) -> Vec<String> {
-        self.ready
-            .iter()
-            .map(|(rank, account)| format!("{rank}:{account}"))
-            .collect()
+        self.notes().map(Note::payload).collect()
     }
 
     /// Which floors were raised since the last [`Notes::take_raised`], which
     /// starts the count again.
     pub(crate) fn take_raised(&mut self) -> Raised {
         std::mem::take(&mut self.raised)
+    }
+
+    /// Counts `raised` as raised again (after [`Notes::take_raised`]).
+    pub(crate) fn restore_raised(&mut self, raised: Raised) {
+        self.raised = self.raised.union(raised);
     }
 
     /// Records that the ready queue's floors were raised.
@@ -315,20 +435,53 @@ impl Notes {
     }
 }
 
-/// Reads a `NOTIFY` payload written by [`Notes::payloads`].
-pub(crate) fn parse_payload(payload: &str) -> Option<(i32, i64)> {
-    let (rank, account) = payload.split_once(':')?;
-    Some((rank.parse().ok()?, account.parse().ok()?))
+/// A transaction's notes, and what becomes of them: posted to the floors
+/// once it committed ([`TransactionNotes::committed`]); if it did not, for
+/// whatever reason (an error, a lost connection, a panic), the floors it
+/// raised are forgotten when this is dropped.
+pub(crate) struct TransactionNotes<'f> {
+    floors: &'f Floors,
+    /// What the transaction wrote and raised so far.
+    pub(crate) notes: Notes,
+    committed: bool,
+}
+
+impl<'f> TransactionNotes<'f> {
+    /// Notes for a transaction about to start on this node.
+    pub(crate) fn new(floors: &'f Floors) -> Self {
+        Self {
+            floors,
+            notes: Notes::default(),
+            committed: false,
+        }
+    }
+
+    /// The transaction committed: its notes reach this node's floors.
+    pub(crate) fn committed(mut self) {
+        self.floors.post(self.notes.notes());
+        self.committed = true;
+    }
+}
+
+impl Drop for TransactionNotes<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.floors.forget(self.notes.take_raised());
+        }
+    }
 }
 
 /// This node's floors, shared by its writers, its worker and its listener.
 #[derive(Debug, Default)]
 pub(crate) struct Floors {
+    /// The ready queue's floors, and the accounts it knows.
     ready: Mutex<ReadyQueue>,
-    /// Notes that arrived since the worker last looked: from this node's
+    /// Notes that arrived since they were last applied: from this node's
     /// commits and other nodes' notifications.
-    inbox: Mutex<HashSet<(i32, i64)>>,
+    inbox: Mutex<Gathered>,
+    /// The outbox's floor.
     deliveries: Mutex<Floor>,
+    /// The time-outs' and purges' floors, by the range they scan.
     housekeeping: Mutex<BTreeMap<&'static str, Floor>>,
 }
 
@@ -341,11 +494,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Floors {
     /// The ready queue, with the notes that arrived since applied: for
     /// choosing the next account.
-    pub(crate) fn ready_with_notes(&self) -> MutexGuard<'_, ReadyQueue> {
-        let notes = std::mem::take(&mut *lock(&self.inbox));
+    pub(crate) fn ready_queue_with_notes(&self) -> MutexGuard<'_, ReadyQueue> {
+        let arrived = std::mem::take(&mut lock(&self.inbox).ready);
         let mut ready = lock(&self.ready);
-        for (rank, account) in notes {
-            ready.note(rank, account);
+        for ((rank, account), since_ms) in arrived {
+            ready.note(rank, account, since_ms);
         }
         ready
     }
@@ -354,16 +507,31 @@ impl Floors {
     /// a scan found. A note that arrived during the scan must outlive the
     /// scan's finding that an account had nothing, or the work it tells of
     /// would wait for a rescan.
-    pub(crate) fn ready(&self) -> MutexGuard<'_, ReadyQueue> {
+    pub(crate) fn ready_queue(&self) -> MutexGuard<'_, ReadyQueue> {
         lock(&self.ready)
     }
 
     /// Takes the notes of a committed transaction, or of a notification.
-    pub(crate) fn post(&self, notes: impl IntoIterator<Item = (i32, i64)>) {
-        lock(&self.inbox).extend(notes);
+    pub(crate) fn post(&self, notes: impl IntoIterator<Item = Note>) {
+        let mut inbox = lock(&self.inbox);
+        for note in notes {
+            inbox.add(note);
+        }
     }
 
-    /// The outbox's floor.
+    /// Where the outbox's next scan starts (see [`Floor::start`]), with the
+    /// notes that arrived since applied.
+    pub(crate) fn deliveries_start(&self) -> Option<i64> {
+        let arrived = lock(&self.inbox).deliveries.take();
+        let mut floor = lock(&self.deliveries);
+        if let Some(since_ms) = arrived {
+            lower(&mut floor.key, since_ms);
+        }
+        floor.start()
+    }
+
+    /// The outbox's floor as it stands, notes left waiting: for recording
+    /// what a scan found (see [`Floors::ready_queue`] for why).
     pub(crate) fn deliveries(&self) -> MutexGuard<'_, Floor> {
         lock(&self.deliveries)
     }
@@ -405,11 +573,20 @@ mod tests {
     const ACCOUNT: i64 = 7_000_001;
     const MEDIUM: QueuePriority = QueuePriority::Medium;
 
+    /// The note of ready work of [`ACCOUNT`] in `lane` since `since_ms`.
+    fn ready_note(lane: QueuePriority, since_ms: i64) -> Note {
+        Note::Ready {
+            rank: lane.rank(),
+            account: ACCOUNT,
+            since_ms,
+        }
+    }
+
     /// Floors that know one account with ready work in the Medium lane.
     fn floors_knowing_one_account() -> Floors {
         let floors = Floors::default();
         let found = [Vec::new(), vec![ACCOUNT], Vec::new()];
-        floors.ready().discovered(found, Duration::ZERO);
+        floors.ready_queue().discovered(found, Duration::ZERO);
         floors
     }
 
@@ -429,21 +606,30 @@ mod tests {
     #[test]
     fn a_claim_raises_the_accounts_floor_to_what_it_took() {
         let floors = floors_knowing_one_account();
-        floors.ready().claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW);
-        assert_eq!(floors.ready().floor(MEDIUM, ACCOUNT), Some(NOW - 60_000));
+        floors
+            .ready_queue()
+            .claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW);
+        assert_eq!(
+            floors.ready_queue().floor(MEDIUM, ACCOUNT),
+            Some(NOW - 60_000)
+        );
     }
 
     #[test]
     fn an_account_found_dry_is_passed_over_until_a_note_names_it() {
         let floors = floors_knowing_one_account();
-        floors.ready().dry(MEDIUM, ACCOUNT, None, NOW);
+        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW);
         assert_eq!(
-            floors.ready_with_notes().next_account(MEDIUM, None, NOW),
+            floors
+                .ready_queue_with_notes()
+                .next_account(MEDIUM, None, NOW),
             None
         );
 
-        floors.post([(MEDIUM.rank(), ACCOUNT)]);
-        let next = floors.ready_with_notes().next_account(MEDIUM, None, NOW);
+        floors.post([ready_note(MEDIUM, NOW - 5_000)]);
+        let next = floors
+            .ready_queue_with_notes()
+            .next_account(MEDIUM, None, NOW);
         assert_eq!(next, Some(ACCOUNT));
     }
 
@@ -452,17 +638,20 @@ mod tests {
         let floors = floors_knowing_one_account();
         // The scan starts, the note of a commit it did not see arrives, and
         // then the scan records that it found nothing.
-        floors.post([(MEDIUM.rank(), ACCOUNT)]);
-        floors.ready().dry(MEDIUM, ACCOUNT, None, NOW);
-        let next = floors.ready_with_notes().next_account(MEDIUM, None, NOW);
-        assert_eq!(next, Some(ACCOUNT));
+        floors.post([ready_note(MEDIUM, NOW - 5_000)]);
+        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW);
+        let ready = floors.ready_queue_with_notes();
+        assert_eq!(ready.next_account(MEDIUM, None, NOW), Some(ACCOUNT));
+        assert_eq!(ready.floor(MEDIUM, ACCOUNT), Some(NOW - 5_000));
     }
 
     #[test]
     fn an_account_whose_work_falls_due_later_waits_until_then() {
         let floors = floors_knowing_one_account();
-        floors.ready().dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW);
-        let mut ready = floors.ready_with_notes();
+        floors
+            .ready_queue()
+            .dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW);
+        let ready = floors.ready_queue_with_notes();
         assert_eq!(ready.next_account(MEDIUM, None, NOW + 59_999), None);
         assert_eq!(
             ready.next_account(MEDIUM, None, NOW + 60_000),
@@ -481,15 +670,24 @@ mod tests {
     #[test]
     fn a_worker_asks_the_database_only_when_work_may_be_due() {
         let floors = Floors::default();
-        assert!(floors.ready().may_have_due_work(NOW), "nothing found yet");
+        assert!(
+            floors.ready_queue().may_have_due_work(NOW),
+            "nothing found yet"
+        );
         let floors = floors_knowing_one_account();
-        floors.ready().dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW);
-        assert!(!floors.ready().may_have_due_work(NOW));
-        assert!(floors.ready().may_have_due_work(NOW + 60_000));
-        floors.ready().dry(MEDIUM, ACCOUNT, None, NOW);
-        assert!(!floors.ready_with_notes().may_have_due_work(NOW + 60_000));
-        floors.post([(QueuePriority::Low.rank(), ACCOUNT)]);
-        assert!(floors.ready_with_notes().may_have_due_work(NOW));
+        floors
+            .ready_queue()
+            .dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW);
+        assert!(!floors.ready_queue().may_have_due_work(NOW));
+        assert!(floors.ready_queue().may_have_due_work(NOW + 60_000));
+        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW);
+        assert!(
+            !floors
+                .ready_queue_with_notes()
+                .may_have_due_work(NOW + 60_000)
+        );
+        floors.post([ready_note(QueuePriority::Low, NOW)]);
+        assert!(floors.ready_queue_with_notes().may_have_due_work(NOW));
     }
 
     #[test]
@@ -497,21 +695,55 @@ mod tests {
         let floors = floors_knowing_one_account();
         let mut notes = Notes::default();
         notes.raised_ready();
-        assert!(!floors.ready().needs_discovery());
+        assert!(!floors.ready_queue().needs_discovery());
         floors.forget(notes.take_raised());
-        assert!(floors.ready().needs_discovery());
+        assert!(floors.ready_queue().needs_discovery());
         assert_eq!(notes.take_raised(), Raised::default(), "taking starts over");
     }
 
     #[test]
-    fn notes_travel_as_payloads_and_back() {
+    fn a_note_lowers_the_floor_to_its_earliest_stamp() {
+        // A request that ran long got its callbacks committed well after
+        // the time they were stamped with; the floor has passed that time.
+        let floors = floors_knowing_one_account();
+        floors
+            .ready_queue()
+            .claimed(MEDIUM, ACCOUNT, NOW, NOW + 10_000);
+        floors.post([ready_note(MEDIUM, NOW - 5_000)]);
+        let ready = floors.ready_queue_with_notes();
+        assert_eq!(ready.floor(MEDIUM, ACCOUNT), Some(NOW - 5_000));
+
+        let mut floor = floors.deliveries();
+        floor.raise(NOW, NOW + 10_000);
+        drop(floor);
+        floors.post([Note::Deliveries {
+            since_ms: NOW - 3_000,
+        }]);
+        assert_eq!(floors.deliveries_start(), Some(NOW - 3_000));
+    }
+
+    #[test]
+    fn a_transaction_sends_one_note_per_range_with_its_earliest_stamp() {
         let mut notes = Notes::default();
-        notes.ready(MEDIUM.rank(), ACCOUNT);
-        notes.ready(MEDIUM.rank(), ACCOUNT);
-        let payloads = notes.payloads();
-        assert_eq!(payloads, ["2:7000001"]);
-        assert_eq!(parse_payload(&payloads[0]), Some((2, ACCOUNT)));
-        assert_eq!(parse_payload("2:x"), None);
-        assert_eq!(parse_payload(""), None);
+        notes.add(ready_note(MEDIUM, NOW));
+        notes.add(ready_note(MEDIUM, NOW - 7));
+        notes.add(Note::Deliveries { since_ms: NOW });
+        notes.add(Note::Deliveries { since_ms: NOW - 9 });
+        let mut payloads = notes.payloads();
+        payloads.sort();
+        let expected = [
+            format!("deliveries:{}", NOW - 9),
+            format!("ready:2:{ACCOUNT}:{}", NOW - 7),
+        ];
+        assert_eq!(payloads, expected);
+        for payload in &payloads {
+            assert_eq!(
+                Note::parse(payload).map(Note::payload).as_ref(),
+                Some(payload)
+            );
+        }
+        assert_eq!(Note::parse("ready:2:x:1"), None);
+        assert_eq!(Note::parse("ready:2:1:1:1"), None);
+        assert_eq!(Note::parse(""), None);
     }
 }

@@ -38,7 +38,7 @@ use crate::tx::OutboxTx;
 use crate::tx::{Executor, ReadTx};
 use crate::{ConversationKey, Rotation, Store, intake, outbox as rules, retention, timeout, work};
 use db::{PgDb, StatementCache};
-use floors::{Floors, Notes, Raised};
+use floors::{Floors, Note, Notes, TransactionNotes};
 use writer::Writer;
 
 /// The schema, applied idempotently at every start.
@@ -104,13 +104,6 @@ impl r2d2::ManageConnection for Connector {
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
         let mut client = self.config.connect(NoTls)?;
-        // Every statement is prepared once per connection and keeps the one
-        // plan `query_plans.rs` checks. Left to itself, PostgreSQL plans
-        // the first runs for their values, from statistics that a queue
-        // outruns: a table analysed while nearly empty got plans that read
-        // and sorted every ready row for each claim, hundreds of thousands
-        // of them once the queue filled up.
-        client.batch_execute("SET plan_cache_mode = force_generic_plan")?;
         // A claim is a row lock held by an open transaction; a node that
         // stops answering mid-transaction would hold it for ever.
         let stalled_ms = self.stalled_session.as_millis().clamp(1, i32::MAX as u128);
@@ -177,6 +170,33 @@ impl Node {
     }
 }
 
+/// How the worker's and housekeeping's transactions plan (see
+/// [`Purpose::Queue`]): one generic plan per statement, and one that reads
+/// an index in order rather than sorting what a bitmap of it found or
+/// scanning the table. Every statement these transactions run has an index
+/// that gives it its order; the planner, from statistics a busy queue
+/// outruns, could believe a range of it tiny and sort it whole instead.
+/// (The few that must sort a row or two still do, at a cost the planner
+/// then believes huge; `jit = off`, or it compiles each such statement,
+/// which took a hundred milliseconds each time.)
+pub(crate) const QUEUE_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan; \
+     SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; \
+     SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
+
+/// What a transaction of [`PostgresStore::with_transaction`] is for.
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    /// Reading, with statements planned for their values: Retrieve pages
+    /// through a data extension's rows or a request's results best with a
+    /// plan made for that data extension or that request.
+    Read(IsolationLevel),
+    /// The worker's and housekeeping's scans of the queue, oldest first,
+    /// with the plans of [`QUEUE_PLANS`], which `query_plans.rs` checks read
+    /// their index in order whatever the statistics say: planned otherwise,
+    /// a scan could read and sort a whole range for each batch.
+    Queue,
+}
+
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -238,39 +258,39 @@ impl PostgresStore {
     }
 
     /// Runs `work` in a transaction of its own on a pooled connection. What
-    /// it made ready is told to every node with the commit; the floors it
-    /// raised are forgotten if it fails.
+    /// it wrote is told to every node with the commit; the floors it raised
+    /// are forgotten if it does not commit.
     fn with_transaction<T>(
         &self,
-        isolation: IsolationLevel,
-        read_only: bool,
+        purpose: Purpose,
         work: impl FnOnce(&mut PgDb<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut notes = Notes::default();
-        let outcome = (|| {
-            let mut conn = self.pool.get()?;
-            let PgConnection { client, cache } = &mut *conn;
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(isolation)
-                .read_only(read_only)
-                .start()?;
-            let floors = &self.node.floors;
-            let value = work(&mut PgDb {
-                tx: &mut tx,
-                cache,
-                floors,
-                notes: &mut notes,
-            })?;
-            self.node.notify(&mut tx, &notes)?;
-            tx.commit()?;
-            Ok(value)
-        })();
-        match &outcome {
-            Ok(_) => self.node.floors.post(notes.ready_work()),
-            Err(_) => self.node.floors.forget(Raised::ALL),
+        let floors = &self.node.floors;
+        let mut pending = TransactionNotes::new(floors);
+        let mut conn = self.pool.get()?;
+        let PgConnection { client, cache } = &mut *conn;
+        let (isolation, read_only) = match purpose {
+            Purpose::Read(isolation) => (isolation, true),
+            Purpose::Queue => (IsolationLevel::ReadCommitted, false),
+        };
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(isolation)
+            .read_only(read_only)
+            .start()?;
+        if matches!(purpose, Purpose::Queue) {
+            tx.batch_execute(QUEUE_PLANS)?;
         }
-        outcome
+        let value = work(&mut PgDb {
+            tx: &mut tx,
+            cache,
+            floors,
+            notes: &mut pending.notes,
+        })?;
+        self.node.notify(&mut tx, &pending.notes)?;
+        tx.commit()?;
+        pending.committed();
+        Ok(value)
     }
 }
 
@@ -369,7 +389,7 @@ impl Store for PostgresStore {
     }
 
     fn account_exists(&self, account: AccountId) -> Result<bool, StoreError> {
-        self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+        self.with_transaction(Purpose::Read(IsolationLevel::ReadCommitted), |db| {
             accounts::account_exists(db, account)
         })
     }
@@ -384,7 +404,7 @@ impl Store for PostgresStore {
         client_id: &str,
         secret: &str,
     ) -> Result<Option<AccountId>, StoreError> {
-        self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+        self.with_transaction(Purpose::Read(IsolationLevel::ReadCommitted), |db| {
             accounts::verify_client(db, client_id, secret)
         })
     }
@@ -403,7 +423,7 @@ impl Store for PostgresStore {
     fn verify_user(&self, username: &str, password: &str) -> Result<Option<AccountId>, StoreError> {
         // The connection goes back to the pool before the slow password
         // check.
-        let stored = self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+        let stored = self.with_transaction(Purpose::Read(IsolationLevel::ReadCommitted), |db| {
             accounts::user_hash(db, username)
         })?;
         crate::credentials::verify_password(stored, password)
@@ -428,15 +448,19 @@ impl Store for PostgresStore {
         // An idle node polls often; it need not open a transaction to learn
         // that no account it knows of has work due.
         let now = millis(clock.now());
-        if !self.node.floors.ready_with_notes().may_have_due_work(now) {
+        if !self
+            .node
+            .floors
+            .ready_queue_with_notes()
+            .may_have_due_work(now)
+        {
             return Ok((Vec::new(), Rotation::default()));
         }
-        let (ran, wrote_deliveries) =
-            self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
-                let deliveries_before = db.last_delivery_row()?;
-                let ran = run_due_in(db, executor.as_ref(), &mut rotation, clock.as_ref(), limit)?;
-                Ok((ran, db.last_delivery_row()? != deliveries_before))
-            })?;
+        let (ran, wrote_deliveries) = self.with_transaction(Purpose::Queue, |db| {
+            let deliveries_before = db.last_delivery_row()?;
+            let ran = run_due_in(db, executor.as_ref(), &mut rotation, clock.as_ref(), limit)?;
+            Ok((ran, db.last_delivery_row()? != deliveries_before))
+        })?;
         // Only now is the batch committed, so the deliverer will find it.
         if wrote_deliveries {
             self.outbox_wake.notify_one();
@@ -460,7 +484,7 @@ impl Store for PostgresStore {
         read: &mut dyn FnMut(&mut dyn ReadTx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         // Repeatable read gives every statement the same snapshot.
-        self.with_transaction(IsolationLevel::RepeatableRead, true, |db| read(db))
+        self.with_transaction(Purpose::Read(IsolationLevel::RepeatableRead), |db| read(db))
     }
 
     fn save_cursor(&self, cursor: RetrieveCursor) -> Result<(), StoreError> {
@@ -488,7 +512,7 @@ impl Store for PostgresStore {
         gap: TimeDelta,
         limit: usize,
     ) -> Result<Vec<ConversationKey>, StoreError> {
-        self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
+        self.with_transaction(Purpose::Queue, |db| {
             housekeeping::lock(db)?;
             timeout::time_out_stale_conversations(db, now, gap, limit)
         })
@@ -500,7 +524,7 @@ impl Store for PostgresStore {
         retention: TimeDelta,
         limit: usize,
     ) -> Result<usize, StoreError> {
-        self.with_transaction(IsolationLevel::ReadCommitted, false, |db| {
+        self.with_transaction(Purpose::Queue, |db| {
             housekeeping::lock(db)?;
             retention::purge_batch(db, now, retention, limit)
         })
@@ -531,7 +555,7 @@ impl Store for PostgresStore {
     }
 
     fn deliveries(&self, query: DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
-        self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+        self.with_transaction(Purpose::Read(IsolationLevel::ReadCommitted), |db| {
             db.deliveries(&query)
         })
     }
@@ -547,7 +571,7 @@ impl Store for PostgresStore {
     }
 
     fn webhook_secret(&self, account: AccountId, fresh: String) -> Result<String, StoreError> {
-        let stored = self.with_transaction(IsolationLevel::ReadCommitted, true, |db| {
+        let stored = self.with_transaction(Purpose::Read(IsolationLevel::ReadCommitted), |db| {
             db.webhook_secret(account)
         })?;
         if let Some(secret) = stored {
@@ -665,7 +689,7 @@ fn listen_once(
         let mut notifications = client.notifications();
         let mut arrived = notifications.timeout_iter(Duration::from_secs(1));
         while let Some(notification) = arrived.next()? {
-            if let Some(note) = floors::parse_payload(notification.payload()) {
+            if let Some(note) = Note::parse(notification.payload()) {
                 node.floors.post([note]);
             }
             wake();

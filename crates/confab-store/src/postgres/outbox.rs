@@ -19,6 +19,7 @@ use crate::columns::{DELIVERY_COLUMNS, DeliveryColumns, channel_name, millis};
 use crate::error::StoreError;
 use crate::outbox::{Delivery, DeliveryQuery, DeliveryState, NewDelivery};
 use crate::postgres::db::PgDb;
+use crate::postgres::floors::Note;
 use crate::tx::OutboxTx;
 
 /// The filter, order and claim of the deliveries due by `$1`, from the
@@ -75,6 +76,9 @@ impl OutboxTx for PgDb<'_, '_> {
                 &millis(delivery.created_at),
             ],
         )?;
+        self.notes.add(Note::Deliveries {
+            since_ms: millis(delivery.created_at),
+        });
         Ok(())
     }
 
@@ -84,7 +88,7 @@ impl OutboxTx for PgDb<'_, '_> {
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         let floors = self.floors;
-        let start = floors.deliveries().start();
+        let start = floors.deliveries_start();
         self.notes.raised_deliveries();
         let (now_ms, started) = (millis(now), Instant::now());
         let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -157,6 +161,9 @@ impl OutboxTx for PgDb<'_, '_> {
              retry_from = $2, lease_until = NULL, finished_at = NULL WHERE id = $1",
             &[&row_id, &millis(now)],
         )?;
+        self.notes.add(Note::Deliveries {
+            since_ms: millis(now),
+        });
         Ok(())
     }
 

@@ -22,7 +22,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::error::StoreError;
 use crate::model::Pending;
 use crate::postgres::db::PgDb;
-use crate::postgres::floors::{Notes, Raised};
+use crate::postgres::floors::{Notes, TransactionNotes};
 use crate::postgres::{Node, PgConnection, Pool};
 
 /// The most jobs committed together.
@@ -189,20 +189,17 @@ fn commit_batch(
     batch: &mut [Box<dyn Job>],
 ) -> Result<Result<(), String>, StoreError> {
     let PgConnection { client, cache } = conn;
-    let mut notes = Notes::default();
-    let committed = (|| {
-        let mut tx = client.transaction()?;
-        for job in batch.iter_mut() {
-            run_job(&mut tx, cache, node, &mut notes, job.as_mut())?;
-        }
-        node.notify(&mut tx, &notes)?;
-        Ok(tx.commit().map_err(|error| error.to_string()))
-    })();
-    match &committed {
-        Ok(Ok(())) => node.floors.post(notes.ready_work()),
-        _ => node.floors.forget(Raised::ALL),
+    let mut pending = TransactionNotes::new(&node.floors);
+    let mut tx = client.transaction()?;
+    for job in batch.iter_mut() {
+        run_job(&mut tx, cache, node, &mut pending.notes, job.as_mut())?;
     }
-    committed
+    node.notify(&mut tx, &pending.notes)?;
+    let committed = tx.commit().map_err(|error| error.to_string());
+    if committed.is_ok() {
+        pending.committed();
+    }
+    Ok(committed)
 }
 
 /// Runs one job in its own savepoint, again while it asks to. The floors a
@@ -214,6 +211,9 @@ fn run_job(
     notes: &mut Notes,
     job: &mut dyn Job,
 ) -> Result<(), StoreError> {
+    // What the jobs before this one raised stays raised whatever this one
+    // does; what this one raised goes with its savepoint.
+    let before = notes.take_raised();
     for attempt in 1..=MAX_JOB_ATTEMPTS {
         let mut savepoint = tx.savepoint("job")?;
         let step = job.run(&mut PgDb {
@@ -224,11 +224,18 @@ fn run_job(
         });
         let raised = notes.take_raised();
         match step {
-            Step::Keep => return Ok(savepoint.commit()?),
-            Step::ConnectionLost => return Err(StoreError::Closed),
+            Step::Keep => {
+                notes.restore_raised(before.union(raised));
+                return Ok(savepoint.commit()?);
+            }
+            Step::ConnectionLost => {
+                notes.restore_raised(before.union(raised));
+                return Err(StoreError::Closed);
+            }
             Step::Discard => {
                 savepoint.rollback()?;
                 node.floors.forget(raised);
+                notes.restore_raised(before);
                 return Ok(());
             }
             Step::Retry => {
@@ -238,5 +245,6 @@ fn run_job(
             }
         }
     }
+    notes.restore_raised(before);
     Ok(())
 }

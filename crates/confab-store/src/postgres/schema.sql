@@ -36,8 +36,11 @@ CREATE TABLE IF NOT EXISTS api_users (
 CREATE UNIQUE INDEX IF NOT EXISTS api_users_name ON api_users (lower(username));
 
 -- The queue. id gives arrival order; a request is runnable when state is
--- 'Ready' and run_after has passed. The table is kept narrow and its
--- finished rows are purged, so that dead tuples stay few.
+-- 'Ready' and run_after has passed. Finished rows stay for the retention
+-- window (they answer 211 and ScheduledRequest deletes) and are purged
+-- after it; claims never read them, since the queue's indexes are partial
+-- on the states still to run, and floors keep the dead entries a long
+-- transaction leaves out of the claims' way (floors.rs).
 CREATE TABLE IF NOT EXISTS requests (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     request_id TEXT NOT NULL UNIQUE,

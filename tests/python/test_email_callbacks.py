@@ -7,10 +7,14 @@ says why.
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import hashlib
+import hmac
 import io
 import socket
+import time
 import zipfile
 from dataclasses import dataclass, field
 
@@ -149,13 +153,41 @@ def test_an_email_callback_carries_the_results_as_a_zip(mailing_confab, smtp_rel
 
     attachments = list(message.iter_attachments())
     assert [part.get_filename() for part in attachments] == ["results.zip"]
-    archive = zipfile.ZipFile(io.BytesIO(attachments[0].get_content()))
+    zipped = attachments[0].get_content()
+    digest = base64.b64encode(hashlib.sha256(zipped).digest()).decode()
+    assert f"ResultsSHA256: {digest}" in text
+    assert_signed(mailing_confab, message, text)
+
+    archive = zipfile.ZipFile(io.BytesIO(zipped))
     assert archive.namelist() == ["results.xml"]
     results = etree.fromstring(archive.read("results.xml"))
     assert etree.QName(results).localname == "Results"
     result = results.find(f"{{{PARTNER_NS}}}Result")
     assert child_text(result, "StatusCode") == "OK"
     assert child_text(result, "RequestID") == request_id
+
+
+def assert_signed(server: ConfabServer, message, text: str) -> None:
+    """Asserts that `message` carries the Standard Webhooks headers, signed
+    over its text (line endings as `\\n`) with the account's secret."""
+    answer = run_cli(
+        server.binary,
+        server.data_dir,
+        "accounts",
+        "webhook-secret",
+        "--account",
+        str(server.client.account_id),
+    )
+    key = base64.b64decode(answer["webhook_secret"].removeprefix("whsec_"))
+    webhook_id, timestamp = message["Webhook-Id"], message["Webhook-Timestamp"]
+    assert webhook_id and abs(time.time() - int(timestamp)) < 300
+    signed = f"{webhook_id}.{timestamp}.".encode() + text.replace("\r\n", "\n").encode()
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert message["Webhook-Signature"] == expected
+    forged = signed.replace(b"StatusCode: OK", b"StatusCode: Error")
+    assert forged != signed
+    forged_signature = hmac.new(key, forged, hashlib.sha256).digest()
+    assert message["Webhook-Signature"] != "v1," + base64.b64encode(forged_signature).decode()
 
 
 def test_an_email_callback_without_results_has_no_attachment(mailing_confab, smtp_relay):
@@ -167,6 +199,9 @@ def test_an_email_callback_without_results_has_no_attachment(mailing_confab, smt
     message = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert request_id in message["Subject"]
     assert list(message.iter_attachments()) == []
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "ResultsSHA256" not in text
+    assert_signed(mailing_confab, message, text)
 
 
 def test_an_email_callback_without_a_relay_is_a_dead_letter(server_pool: ServerPool):

@@ -190,7 +190,7 @@ impl Deliverer {
                 post(delivery, &target).await
             }
             ResponseType::Email => match &self.mailer {
-                Some(mailer) => mailer.send(delivery).await,
+                Some(mailer) => mailer.send(delivery, &self.secret(delivery).await?).await,
                 None => Err(AttemptError::Permanent(
                     "no SMTP relay is configured (--smtp-relay)".to_owned(),
                 )),

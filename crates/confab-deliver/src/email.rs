@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
 use confab_store::outbox::Delivery;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -12,6 +13,14 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::error::{AttemptError, StartError, with_causes};
 use crate::render::{ZIP_NAME, mail_text, results_zip};
+use crate::signature::sign;
+
+/// The headers that sign an e-mail, named as an HTTP callback's are.
+const WEBHOOK_ID: HeaderName = HeaderName::new_from_ascii_str("Webhook-Id");
+/// See [`WEBHOOK_ID`].
+const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::new_from_ascii_str("Webhook-Timestamp");
+/// See [`WEBHOOK_ID`].
+const WEBHOOK_SIGNATURE: HeaderName = HeaderName::new_from_ascii_str("Webhook-Signature");
 
 /// How the connection to the relay is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +111,8 @@ impl Mailer {
         })
     }
 
-    /// Sends `delivery` as one message.
+    /// Sends `delivery` as one message, signed with the account's
+    /// `secret` (see [`Mailer::message`]).
     ///
     /// # Errors
     ///
@@ -111,8 +121,8 @@ impl Mailer {
     /// transient otherwise: the relay could not be reached, refused the
     /// message for now, or refused Confab itself (its login, its right to
     /// relay), which the operator can mend.
-    pub async fn send(&self, delivery: &Delivery) -> Result<(), AttemptError> {
-        let message = self.message(delivery)?;
+    pub async fn send(&self, delivery: &Delivery, secret: &str) -> Result<(), AttemptError> {
+        let message = self.message(delivery, secret)?;
         self.transport.send(message).await.map_err(|error| {
             let text = with_causes(&error);
             let refused = error
@@ -128,15 +138,21 @@ impl Mailer {
         Ok(())
     }
 
-    /// Builds the message: the fields as text, the results attached.
-    fn message(&self, delivery: &Delivery) -> Result<Message, AttemptError> {
+    /// Builds the message: the fields as text, the results attached, and
+    /// the Standard Webhooks headers of an HTTP callback, signed over the
+    /// text (which carries the attachment's digest).
+    fn message(&self, delivery: &Delivery, secret: &str) -> Result<Message, AttemptError> {
         let to = delivery.address.parse::<Mailbox>().map_err(|error| {
             AttemptError::Permanent(format!("bad e-mail address {}: {error}", delivery.address))
         })?;
         let notice = &delivery.notice;
-        let text = SinglePart::plain(mail_text(notice));
         let zip = results_zip(notice)
             .map_err(|error| AttemptError::Permanent(format!("zip the results: {error}")))?;
+        let text = mail_text(notice, zip.as_deref());
+        let timestamp = Utc::now().timestamp();
+        let signature = sign(secret, &delivery.delivery_id, timestamp, text.as_bytes())
+            .map_err(|error| AttemptError::Permanent(error.to_string()))?;
+        let text = SinglePart::plain(text);
         let body = match zip {
             Some(bytes) => {
                 let zip_type = ContentType::parse("application/zip")
@@ -151,6 +167,9 @@ impl Mailer {
             .to(to)
             .subject(notice.summary())
             .message_id(Some(format!("<{}@confab>", delivery.delivery_id)))
+            .raw_header(HeaderValue::new(WEBHOOK_ID, delivery.delivery_id.clone()))
+            .raw_header(HeaderValue::new(WEBHOOK_TIMESTAMP, timestamp.to_string()))
+            .raw_header(HeaderValue::new(WEBHOOK_SIGNATURE, signature))
             .multipart(body)
             .map_err(|error| AttemptError::Permanent(format!("build the message: {error}")))
     }

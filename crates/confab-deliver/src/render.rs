@@ -3,8 +3,11 @@
 
 use std::io::Write as _;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use confab_core::callback::Notice;
 use confab_soap::encode::{ObjectEcho, result_detail_xml_with_objects};
+use sha2::{Digest as _, Sha256};
 use zip::write::SimpleFileOptions;
 
 /// The name of the e-mail attachment and of the file inside it.
@@ -33,15 +36,19 @@ pub fn form_body(notice: &Notice) -> String {
         .finish()
 }
 
-/// The text of an e-mail: every field but the results, one per line.
-pub fn mail_text(notice: &Notice) -> String {
+/// The text of an e-mail: every field but the results, one per line, and
+/// with the results the SHA-256 of their attachment (`zip`), so that the
+/// signature over the text covers the attachment too.
+pub fn mail_text(notice: &Notice, zip: Option<&[u8]>) -> String {
     let mut text = String::new();
     for (name, value) in notice.form_fields("") {
         if name != "ResultDetailXML" {
             text.push_str(&format!("{name}: {value}\n"));
         }
     }
-    if notice.detail.is_some() {
+    if let Some(zip) = zip {
+        let digest = STANDARD.encode(Sha256::digest(zip));
+        text.push_str(&format!("ResultsSHA256: {digest}\n"));
         text.push_str(&format!("\nThe results are attached as {ZIP_NAME}.\n"));
     }
     text

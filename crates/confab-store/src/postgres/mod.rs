@@ -104,12 +104,9 @@ impl r2d2::ManageConnection for Connector {
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
         let mut client = self.config.connect(NoTls)?;
-        // A claim is a row lock held by an open transaction; a node that
-        // stops answering mid-transaction would hold it for ever.
-        let stalled_ms = self.stalled_session.as_millis().clamp(1, i32::MAX as u128);
-        client.batch_execute(&format!(
-            "SET idle_in_transaction_session_timeout = {stalled_ms}"
-        ))?;
+        let version = client.query_one("SELECT current_setting('server_version_num')::int", &[])?;
+        let settings = stalled_session_settings(self.stalled_session, version.try_get(0)?);
+        client.batch_execute(&settings)?;
         Ok(PgConnection {
             client,
             cache: StatementCache::default(),
@@ -123,6 +120,35 @@ impl r2d2::ManageConnection for Connector {
     fn has_broken(&self, conn: &mut PgConnection) -> bool {
         conn.client.is_closed()
     }
+}
+
+/// The settings that let PostgreSQL end the session of a node that stopped
+/// answering, after about `stalled`: a claim is a row lock held by an open
+/// transaction, which such a node would otherwise hold for ever.
+///
+/// A node can stop between statements (hung, paused), which
+/// `idle_in_transaction_session_timeout` ends; or be cut off while the
+/// server runs a statement for it or sends it the answer, which only the
+/// network can tell: keepalives for an idle socket, `tcp_user_timeout` for
+/// data that is never acknowledged, and, from PostgreSQL 14, a check of
+/// the socket while a statement runs.
+fn stalled_session_settings(stalled: Duration, server_version: i32) -> String {
+    let stalled_ms = stalled.as_millis().clamp(1_000, i32::MAX as u128);
+    let keepalive_idle_s = (stalled_ms / 2_000).max(1);
+    let keepalive_interval_s = (stalled_ms / 8_000).max(1);
+    let mut settings = format!(
+        "SET idle_in_transaction_session_timeout = {stalled_ms}; \
+         SET tcp_keepalives_idle = {keepalive_idle_s}; \
+         SET tcp_keepalives_interval = {keepalive_interval_s}; \
+         SET tcp_keepalives_count = 4; SET tcp_user_timeout = {stalled_ms};"
+    );
+    if server_version >= 140_000 {
+        let check_ms = (stalled_ms / 4).max(1_000);
+        settings.push_str(&format!(
+            " SET client_connection_check_interval = {check_ms};"
+        ));
+    }
+    settings
 }
 
 /// The connection pool of a node.
@@ -696,4 +722,27 @@ fn listen_once(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalled_session_is_ended_by_every_means_the_server_has() {
+        let settings = stalled_session_settings(Duration::from_secs(60), 150_004);
+        for expected in [
+            "idle_in_transaction_session_timeout = 60000",
+            "tcp_keepalives_idle = 30",
+            "tcp_keepalives_interval = 7",
+            "tcp_keepalives_count = 4",
+            "tcp_user_timeout = 60000",
+            "client_connection_check_interval = 15000",
+        ] {
+            assert!(settings.contains(expected), "{expected} in {settings}");
+        }
+        // PostgreSQL 13 does not know the last one, and would refuse it.
+        let older = stalled_session_settings(Duration::from_secs(60), 130_010);
+        assert!(!older.contains("client_connection_check_interval"));
+    }
 }

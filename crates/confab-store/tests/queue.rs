@@ -813,3 +813,37 @@ on_every_backend!(
     a_part_arriving_after_the_gap_times_its_conversation_out_at_once,
     windows_beyond_the_calendar_mean_never,
 );
+
+/// Nodes started together on an empty database: each applies the schema
+/// and asks for the first account, at once. The schema must be applied
+/// without a node failing on another's half-made tables, and exactly one
+/// of them may make the first account and client.
+#[test]
+fn postgres_nodes_starting_together_on_an_empty_database_make_one_first_client() {
+    let database = Database::new(Backend::Postgres);
+    let url = database.postgres_url();
+    let start = Arc::new(std::sync::Barrier::new(3));
+    let nodes: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, start) = (url.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                let store = PostgresStore::open(&url, PostgresSettings::default())
+                    .map_err(|error| format!("{error:#}"))?;
+                store.bootstrap().map_err(|error| format!("{error:#}"))
+            })
+        })
+        .collect();
+    let firsts: Vec<_> = nodes
+        .into_iter()
+        .map(|node| node.join().unwrap().unwrap())
+        .collect();
+    assert_eq!(firsts.iter().flatten().count(), 1, "{firsts:?}");
+
+    let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    let accounts: i64 = client
+        .query_one("SELECT COUNT(*) FROM accounts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(accounts, 1);
+}

@@ -310,6 +310,18 @@ async fn prove(cluster: &mut Cluster, postgres: Option<&LocalPostgres>, script: 
     }
     let sent = (&mut sending).await.unwrap();
     let load_time = started.elapsed();
+    // A conversation is invalidated only when a part was stored but its
+    // answer was lost to a disruption, and its resend then found it (214).
+    // A sender has one call in flight, so each disruption can do that to
+    // one conversation per sender at most; more would mean answers lost
+    // outside the disruptions, and OK'd parts lost with them.
+    let invalidated = sent.iter().filter(|sent| sent.invalidated).count();
+    assert!(
+        invalidated <= SENDERS * script.len(),
+        "{invalidated} conversations invalidated by resends, more than {} calls were in \
+         flight at the disruptions",
+        SENDERS * script.len()
+    );
 
     let database = cluster.first();
     wait_until(DRAIN_TIMEOUT, "the queue to drain", async || {

@@ -212,3 +212,35 @@ impl RequestOptions {
             .map(|option| option.save_action)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_legacy_byte_maps_small_numbers_onto_the_lanes() {
+        use QueuePriority::{High, Low, Medium};
+        let lanes: Vec<QueuePriority> = [i8::MIN, -1, 0, 1, 2, 3, 4, i8::MAX]
+            .into_iter()
+            .map(QueuePriority::from_legacy_byte)
+            .collect();
+        assert_eq!(lanes, [Low, Low, Low, Low, Medium, High, High, High]);
+    }
+
+    #[test]
+    fn queue_priority_wins_over_the_legacy_byte_which_wins_over_the_default() {
+        let both = RequestOptions {
+            queue_priority: Some(QueuePriority::Low),
+            priority: Some(3),
+            ..RequestOptions::default()
+        };
+        assert_eq!(both.effective_priority(), QueuePriority::Low);
+        let byte_only = RequestOptions {
+            priority: Some(3),
+            ..RequestOptions::default()
+        };
+        assert_eq!(byte_only.effective_priority(), QueuePriority::High);
+        let neither = RequestOptions::default();
+        assert_eq!(neither.effective_priority(), QueuePriority::Medium);
+    }
+}

@@ -33,7 +33,17 @@ const FAST_CALLBACKS: &[&str] = &[
 /// client whose account has the `Log` data extension.
 async fn setup_with(extra: &[&str]) -> (Server, Receiver, Client) {
     let flags: Vec<&str> = FAST_CALLBACKS.iter().chain(extra).copied().collect();
-    let server = Server::start_with(&flags);
+    setup_on(Server::start_with(&flags)).await
+}
+
+/// [`setup`] on a server whose clock the test moves.
+async fn setup_with_test_clock() -> (Server, Receiver, Client) {
+    setup_on(Server::start_with_test_clock(FAST_CALLBACKS)).await
+}
+
+/// A receiver, and a client of `server` whose account has the `Log` data
+/// extension.
+async fn setup_on(server: Server) -> (Server, Receiver, Client) {
     let client = server.client().await;
     client
         .create_data_extension(LOG, &[Field::key("Id"), Field::text("V")])
@@ -651,4 +661,115 @@ async fn a_conversation_invalidated_on_receipt_posts_its_error_once() {
     assert_eq!(callback.field("SequenceCode"), "1");
     assert_eq!(callback.field("ErrorCode"), "214");
     assert_eq!(callback.field("OverallStatusCode"), "Error");
+}
+
+/// The default conversation time-out, in seconds.
+const FIVE_MINUTES: i64 = 5 * 60;
+
+#[tokio::test]
+async fn a_conversation_that_times_out_posts_its_conversation_callbacks_once() {
+    let (server, receiver, client) = setup_with_test_clock().await;
+    let conversation = unique("conv");
+    let entries = [
+        send_to(&receiver.url("conv-error"), "OnConversationError", &[]),
+        send_to(&receiver.url("complete"), "OnConversationComplete", &[]),
+    ]
+    .concat();
+    let first = part(&conversation, 1, 2).raw(&entries);
+    let request_id = client.send_queued("Create", &first, &log_row("1")).await;
+
+    // Four quiet minutes are within the gap: the conversation still waits
+    // for its second part, and nothing is owed yet.
+    server.advance_clock(FIVE_MINUTES - 60).await;
+    receiver.settled("conv-error", 0).await;
+    assert!(receiver.received("complete").is_empty());
+
+    server.advance_clock(2 * 60).await;
+    for path in ["conv-error", "complete"] {
+        let callback = &receiver.settled(path, 1).await[0];
+        assert_eq!(callback.field("ConversationID"), conversation, "{path}");
+        assert_eq!(callback.field("RequestID"), request_id, "{path}");
+        assert_eq!(callback.field("SequenceCode"), "1", "{path}");
+        assert_eq!(callback.field("ErrorCode"), "203", "{path}");
+        assert_eq!(callback.field("StatusCode"), "Error", "{path}");
+        assert_eq!(callback.field("OverallStatusCode"), "Error", "{path}");
+        let message = callback.field("StatusMessage");
+        assert!(
+            message.starts_with("Async API Timeout"),
+            "{path}: {message}"
+        );
+    }
+
+    // The late second part is refused, and its entries do not make the
+    // ended conversation post again.
+    let second = part(&conversation, 2, 2).raw(&entries);
+    let late = client
+        .soap("Create", &request("Create", &second.xml(), &log_row("2")))
+        .await;
+    assert_eq!(late.refusal_code(), 203);
+    receiver.settled("conv-error", 1).await;
+    receiver.settled("complete", 1).await;
+}
+
+/// A day, in seconds: the default retry window.
+const ONE_DAY: i64 = 24 * 60 * 60;
+
+/// The one delivery on `server`, whatever its state.
+fn only_delivery(server: &Server) -> Value {
+    let all = deliveries(server, &[]);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    all[0].clone()
+}
+
+#[tokio::test]
+async fn a_callback_failing_for_a_day_becomes_a_dead_letter_and_is_no_longer_tried() {
+    // The default window of a day, counted on the test clock; the quick
+    // backoff keeps attempts coming in real time while the clock jumps.
+    let (server, receiver, client) = setup_with_test_clock().await;
+    receiver.answer_always(500);
+    let options = asynchronous().raw(&send_to(&receiver.url("failing"), "OnCallComplete", &[]));
+    let request_id = client.send_queued("Create", &options, &log_row("1")).await;
+    receiver.wait_for("failing", 1).await;
+
+    // Three quarters of a day, then the rest less five minutes (a margin
+    // for the real time the test itself takes): still retried.
+    let quarter = ONE_DAY / 4;
+    let mut advanced = 0;
+    for step in [quarter, quarter, quarter, quarter - FIVE_MINUTES] {
+        server.advance_clock(step).await;
+        advanced += step;
+        let attempts_so_far = receiver.received("failing").len();
+        receiver.wait_for("failing", attempts_so_far + 2).await;
+        let delivery = only_delivery(&server);
+        assert_eq!(
+            delivery["state"], "Pending",
+            "after {advanced} s: {delivery}"
+        );
+    }
+
+    server.advance_clock(2 * FIVE_MINUTES).await;
+    let dead = wait_until(WAIT, "the dead letter", async || {
+        let dead = deliveries(&server, &["--dead"]);
+        (!dead.is_empty()).then_some(dead)
+    })
+    .await;
+    assert_eq!(dead.len(), 1);
+    let letter = &dead[0];
+    assert_eq!(letter["request_id"], request_id.as_str());
+    assert_eq!(letter["state"], "Dead");
+    let reason = letter["last_error"].as_str().unwrap();
+    assert!(reason.starts_with("gave up after"), "{reason}");
+    assert!(reason.contains("500"), "{reason}");
+    // The first attempt and at least two in each quarter.
+    let attempts = usize::try_from(letter["attempts"].as_u64().unwrap()).unwrap();
+    assert!(attempts >= 9, "{letter}");
+
+    // Every attempt was recorded, and none is made after the dead letter,
+    // not even once the clock moves on.
+    receiver.settled("failing", attempts).await;
+    server.advance_clock(60 * 60).await;
+    receiver.settled("failing", attempts).await;
+    let after = only_delivery(&server);
+    assert_eq!(after["state"], "Dead");
+    assert_eq!(after["attempts"], letter["attempts"]);
 }

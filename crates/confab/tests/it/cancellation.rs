@@ -117,3 +117,31 @@ async fn an_asynchronous_delete_reports_220_and_222_in_its_results() {
     let unknown_conversation = delete_later(&client, &scheduled_conversation(&unique("c"))).await;
     assert_eq!(unknown_conversation.number("ErrorCode"), Some(220));
 }
+
+#[tokio::test]
+async fn an_asynchronous_delete_of_a_conversation_that_already_ran_reports_222() {
+    let (_server, client) = setup().await;
+    let conversation = unique("c");
+    for sequence in 1..=2 {
+        let options = part(&conversation, sequence, 2);
+        let id = format!("ran-{sequence}");
+        client.send_queued("Create", &options, &log_row(&id)).await;
+    }
+    client
+        .wait_for_result_messages("ConversationID", &conversation, 2)
+        .await;
+
+    let too_late = delete_later(&client, &scheduled_conversation(&conversation)).await;
+    assert_eq!(too_late.field("StatusCode"), "Error");
+    assert_eq!(too_late.number("ErrorCode"), Some(222));
+    let messages = client
+        .result_messages("ConversationID", &conversation)
+        .await;
+    assert_eq!(messages.len(), 2);
+    assert!(
+        messages
+            .iter()
+            .all(|message| message.field("StatusCode") == "OK"),
+        "{messages:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Accounts are walled off from each other: what one account stores, runs
-//! and gets back is invisible to another, conversation ids are reserved per
-//! account, credentials act only in their own account, and each of the
-//! three ways to log in lands in the right one.
+//! and gets back is invisible to another, and beyond its reach to cancel;
+//! conversation ids are reserved per account, credentials act only in their
+//! own account, and each of the three ways to log in lands in the right one.
 
 use serde_json::json;
 
@@ -23,7 +23,16 @@ struct TwoAccounts {
 }
 
 async fn setup() -> TwoAccounts {
-    let server = Server::start();
+    setup_on(Server::start()).await
+}
+
+/// [`setup`] on a server whose clock the test moves.
+async fn setup_with_clock() -> TwoAccounts {
+    setup_on(Server::start_with_test_clock(&[])).await
+}
+
+/// Makes account B on `server` and gives A its `Secret` row.
+async fn setup_on(server: Server) -> TwoAccounts {
     let a = server.client().await;
     let b_account = server.create_account("B");
     let b_credentials = server.create_client(b_account);
@@ -344,4 +353,91 @@ async fn five_wrong_passwords_lock_the_user_name_for_a_minute() {
     server.advance_clock(61).await;
     let response = login("right password").soap("Retrieve", &body).await;
     assert_eq!(response.overall_status(), "OK");
+}
+
+/// A synchronous Delete of one scheduled item by `client`; returns its one
+/// result's status code and error code.
+async fn delete_scheduled(client: &Client, object: &str) -> (String, Option<i64>) {
+    let response = client.soap("Delete", &request("Delete", "", object)).await;
+    let results = response.results();
+    assert_eq!(results.len(), 1, "{}", response.text);
+    (
+        results[0].field("StatusCode").to_owned(),
+        results[0].number("ErrorCode"),
+    )
+}
+
+/// The `Id`s of A's `Secret` rows, sorted.
+async fn secret_ids(accounts: &TwoAccounts) -> Vec<String> {
+    let mut ids: Vec<String> = accounts
+        .a
+        .rows(SECRET, &["Id"])
+        .await
+        .into_iter()
+        .map(|row| row["Id"].clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Moves the clock past A's work scheduled ten minutes ahead and waits
+/// until `request_id` has run; checks that it ran as its owner asked.
+async fn run_for_its_owner(accounts: &TwoAccounts, request_id: &str) {
+    accounts.server.advance_clock(11 * 60).await;
+    let messages = accounts
+        .a
+        .wait_for_result_messages("RequestID", request_id, 1)
+        .await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].field("StatusCode"), "OK", "{messages:?}");
+}
+
+#[tokio::test]
+async fn an_account_cannot_cancel_another_accounts_scheduled_request() {
+    let accounts = setup_with_clock().await;
+    let due = accounts.server.now().await + chrono::Duration::minutes(10);
+    let options = asynchronous().scheduled(due);
+    let request_id = accounts
+        .a
+        .send_queued("Create", &options, &row(SECRET, &[("Id", "a5")]))
+        .await;
+
+    let object = format!(
+        r#"<Objects xsi:type="ScheduledRequest"><RequestID>{request_id}</RequestID></Objects>"#
+    );
+    let deleted = delete_scheduled(&accounts.b, &object).await;
+    assert_eq!(deleted, ("Error".to_owned(), Some(220)));
+    let messages = accounts.a.result_messages("RequestID", &request_id).await;
+    assert!(messages.is_empty(), "still scheduled: {messages:?}");
+
+    run_for_its_owner(&accounts, &request_id).await;
+    assert_eq!(secret_ids(&accounts).await, ["a1", "a5"]);
+}
+
+#[tokio::test]
+async fn an_account_cannot_cancel_another_accounts_scheduled_conversation() {
+    let accounts = setup_with_clock().await;
+    let conversation = unique("c");
+    let due = accounts.server.now().await + chrono::Duration::minutes(10);
+    let options = part(&conversation, 1, 1).scheduled(due);
+    let request_id = accounts
+        .a
+        .send_queued("Create", &options, &row(SECRET, &[("Id", "a6")]))
+        .await;
+
+    // Conversation ids are the account's own: in B's, this one is unknown.
+    let object = format!(
+        concat!(
+            r#"<Objects xsi:type="ScheduledConversation">"#,
+            "<ConversationID>{conversation}</ConversationID></Objects>",
+        ),
+        conversation = conversation,
+    );
+    let deleted = delete_scheduled(&accounts.b, &object).await;
+    assert_eq!(deleted, ("Error".to_owned(), Some(220)));
+    let messages = accounts.a.result_messages("RequestID", &request_id).await;
+    assert!(messages.is_empty(), "still scheduled: {messages:?}");
+
+    run_for_its_owner(&accounts, &request_id).await;
+    assert_eq!(secret_ids(&accounts).await, ["a1", "a6"]);
 }

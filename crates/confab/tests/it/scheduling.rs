@@ -275,3 +275,40 @@ async fn a_call_whose_expiry_passes_before_the_worker_reaches_it_is_reported_exp
     assert_eq!(items[0].field("StatusCode"), "Error");
     assert!(tags(&client).await.is_empty(), "its row is never written");
 }
+
+#[tokio::test]
+async fn the_legacy_priority_byte_orders_work_as_the_lane_it_names() {
+    let (server, client) = setup_with_clock().await;
+    let due = minutes_ahead(&server, 10).await;
+    // Sent from the lowest lane up, so that arrival order alone, or a byte
+    // read as the default Medium, would run them in another order. All
+    // four fall due at once, when the clock jumps.
+    let calls = [
+        ("legacy-low", asynchronous().with("Priority", "1")),
+        ("low", asynchronous().with("QueuePriority", "Low")),
+        ("medium", asynchronous().with("QueuePriority", "Medium")),
+        ("legacy-high", asynchronous().with("Priority", "3")),
+    ];
+    let mut request_ids = Vec::new();
+    for (tag, options) in calls {
+        let options = options.scheduled(due);
+        request_ids.push(
+            client
+                .send_queued("Create", &options, &journal_row(tag))
+                .await,
+        );
+    }
+
+    server.advance_clock(11 * 60).await;
+    for request_id in &request_ids {
+        client
+            .wait_for_result_messages("RequestID", request_id, 1)
+            .await;
+    }
+    // A burst starts with High, then Medium; the two Low calls share a lane
+    // and run in the order they arrived.
+    assert_eq!(
+        tags(&client).await,
+        ["legacy-high", "medium", "legacy-low", "low"]
+    );
+}

@@ -40,7 +40,7 @@ trap cleanup EXIT
 
 client=$(target/release/confab --database-url "$url" clients create)
 RUST_LOG=${BENCH_LOG:-warn} target/release/confab --database-url "$url" serve \
-  --listen "127.0.0.1:$port" >/dev/null 2>"$log" &
+  --listen "127.0.0.1:$port" ${BENCH_SERVE_FLAGS:-} >/dev/null 2>"$log" &
 server=$!
 wait_for_server "$port"
 token=$(bench_token "$client" "$port")

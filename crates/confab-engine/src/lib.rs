@@ -46,6 +46,11 @@ pub struct EngineSettings {
     pub poll_interval: Duration,
     /// How many requests the worker runs per store transaction.
     pub batch_size: usize,
+    /// How many workers take batches at once. One suits SQLite, whose
+    /// single writer runs every batch anyway; on PostgreSQL a batch spends
+    /// most of its time waiting for the database, and several workers
+    /// claim different requests (`SKIP LOCKED`) as several nodes do.
+    pub workers: usize,
     /// Conversation time-outs and retention.
     pub housekeeping: HousekeepingSettings,
 }
@@ -56,6 +61,7 @@ impl Default for EngineSettings {
             intake: IntakePolicy::default(),
             poll_interval: Duration::from_millis(250),
             batch_size: 64,
+            workers: 1,
             housekeeping: HousekeepingSettings::default(),
         }
     }

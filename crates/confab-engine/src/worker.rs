@@ -15,35 +15,43 @@ use tracing::{info, warn};
 
 use crate::{Engine, EngineError};
 
-/// A running worker; dropping it does not stop it, [`WorkerHandle::stop`]
-/// does.
+/// The running workers; dropping the handle does not stop them,
+/// [`WorkerHandle::stop`] does.
 #[derive(Debug)]
 pub struct WorkerHandle {
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl WorkerHandle {
-    /// Asks the worker to stop after its current batch and waits for it.
+    /// Asks the workers to stop after their current batch and waits for
+    /// them.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        if let Err(error) = self.task.await {
-            warn!(error = %error, "worker task ended abnormally");
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                warn!(error = %error, "worker task ended abnormally");
+            }
         }
     }
 }
 
 impl Engine {
-    /// Starts the background worker. Work queued by other nodes sharing
-    /// the store wakes it too, where the store can tell.
+    /// Starts the background workers (as many as the settings say). Work
+    /// queued by other nodes sharing the store wakes them too, where the
+    /// store can tell.
     pub fn start_worker(&self) -> WorkerHandle {
         let (stop, stopped) = watch::channel(false);
         let wake = self.wake.clone();
         self.store
             .watch_new_work(Arc::new(move || wake.notify_one()));
-        let engine = self.clone();
-        let task = tokio::spawn(async move { engine.work_until(stopped).await });
-        WorkerHandle { stop, task }
+        let tasks = (0..self.settings.workers.max(1))
+            .map(|_| {
+                let (engine, stopped) = (self.clone(), stopped.clone());
+                tokio::spawn(async move { engine.work_until(stopped).await })
+            })
+            .collect();
+        WorkerHandle { stop, tasks }
     }
 
     /// Runs one batch of due work now, in the order `rotation` gives, and
@@ -84,8 +92,12 @@ impl Engine {
         Ok(ran)
     }
 
-    /// The worker loop. It keeps the queue's [`Rotation`] from batch to
+    /// One worker's loop. It keeps the queue's [`Rotation`] from batch to
     /// batch, so that the lanes and accounts take turns across batches too.
+    ///
+    /// A wake-up goes to one sleeping worker; one whose batch found work
+    /// passes a wake-up on, so that a burst of work reaches every worker
+    /// without waiting for the poll.
     async fn work_until(&self, mut stopped: watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         let mut rotation = Rotation::default();
@@ -99,6 +111,9 @@ impl Engine {
                 // only an empty one means the queue has nothing due.
                 Ok(ran) if !ran.is_empty() => {
                     failures = 0;
+                    if self.settings.workers > 1 {
+                        self.wake.notify_one();
+                    }
                     continue;
                 }
                 Ok(_) => {

@@ -114,6 +114,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS", default_value_t = 4096)]
     pub(crate) max_connections: usize,
 
+    /// How many workers run queued requests at once: by default one on
+    /// SQLite (its single writer runs every batch anyway) and four on
+    /// PostgreSQL (a batch mostly waits for the database).
+    #[arg(long, env = "CONFAB_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) workers: Option<u16>,
+
     /// Accept and queue calls but run none of them (maintenance, or a node
     /// that only takes calls in).
     #[arg(long, env = "CONFAB_NO_WORKER")]

@@ -32,6 +32,10 @@ pub(crate) fn run(database: &Database<'_>, args: ServeArgs) -> anyhow::Result<()
     runtime.block_on(serve(database, args, listener, store, signing_key))
 }
 
+/// How many workers a node on PostgreSQL runs unless told otherwise: each
+/// holds a connection of the node's twelve while it runs a batch.
+const POSTGRES_WORKERS: u16 = 4;
+
 /// Serves HTTP until a shutdown signal.
 async fn serve(
     database: &Database<'_>,
@@ -46,6 +50,10 @@ async fn serve(
         },
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
         housekeeping: housekeeping_settings(&args),
+        workers: usize::from(args.workers.unwrap_or(match database {
+            Database::Embedded(_) => 1,
+            Database::Postgres(..) => POSTGRES_WORKERS,
+        })),
         ..EngineSettings::default()
     };
     let test_clock = args.test_clock.then(|| Arc::new(TestClock::default()));

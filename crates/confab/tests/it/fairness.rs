@@ -1,6 +1,7 @@
 //! Fairness over HTTP: one account's flood of calls does not hold back
 //! another account's call in the same lane. The order is read from the
-//! `result_messages` table, whose row ids follow the order calls ran in.
+//! `result_messages` table, whose row ids follow the order calls ran in
+//! when one worker runs them (several would run some side by side).
 
 use crate::support::{Client, Field, Server, asynchronous, row, unique};
 
@@ -18,7 +19,7 @@ async fn with_log(client: Client) -> Client {
 
 #[tokio::test]
 async fn one_accounts_flood_does_not_hold_back_another_accounts_call() {
-    let server = Server::start_with_test_clock(&[]);
+    let server = Server::start_with_test_clock(&["--workers", "1"]);
     let flooder = with_log(server.client().await).await;
     let other_account = server.create_account("Other");
     let other_credentials = server.create_client(other_account);

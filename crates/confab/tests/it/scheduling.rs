@@ -13,14 +13,19 @@ use crate::support::{Client, Field, Server, WAIT, asynchronous, row, wait_until}
 /// back in the order they were written.
 const JOURNAL: &str = "Journal";
 
+/// The order in which independent calls run (and the witness below) is
+/// defined for one worker; several workers, like several nodes, run calls
+/// that fall due together side by side.
+const ONE_WORKER: &[&str] = &["--workers", "1"];
+
 /// A server and a client whose account has the `Journal` data extension.
 async fn setup() -> (Server, Client) {
-    setup_on(Server::start()).await
+    setup_on(Server::start_with(ONE_WORKER)).await
 }
 
 /// [`setup`] on a server whose clock the test moves.
 async fn setup_with_clock() -> (Server, Client) {
-    setup_on(Server::start_with_test_clock(&[])).await
+    setup_on(Server::start_with_test_clock(ONE_WORKER)).await
 }
 
 /// Gives the first account of `server` the `Journal` data extension.

@@ -14,12 +14,14 @@ import hashlib
 import hmac
 import io
 import socket
+import ssl
 import time
 import zipfile
 from dataclasses import dataclass, field
 
 import pytest
 import requests
+import trustme
 from aiosmtpd.controller import Controller
 from lxml import etree
 
@@ -239,3 +241,78 @@ def test_an_email_the_relay_refuses_for_good_is_a_dead_letter_at_once(server_poo
     finally:
         server.stop()
         controller.stop()
+
+
+@dataclass
+class TlsInbox(Inbox):
+    """An inbox that also notes whether each message came over TLS."""
+
+    over_tls: list = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.over_tls.append(session.ssl is not None)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def starttls_relay(tmp_path):
+    """A relay that refuses mail until STARTTLS, with a certificate that a
+    private authority issued; yields it, its inbox and the authority's PEM
+    file."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    inbox = TlsInbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=True,
+    )
+    controller.start()
+    ca_file = tmp_path / "relay-ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    yield controller, inbox, ca_file
+    controller.stop()
+
+
+def test_an_email_goes_over_starttls_to_a_relay_a_private_authority_vouches_for(
+    server_pool: ServerPool, starttls_relay
+):
+    controller, inbox, ca_file = starttls_relay
+    relay = f"{controller.hostname}:{controller.port}"
+    server = server_pool.start(("--smtp-relay", relay, "--smtp-ca-file", str(ca_file)))
+    try:
+        create_log(server)
+        request_id = queue_row(server, "5", include_results=False)
+
+        envelope = poll(lambda: inbox.envelopes[0] if inbox.envelopes else None, "the e-mail")
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert request_id in message["Subject"]
+        assert inbox.over_tls == [True]
+    finally:
+        server.stop()
+
+
+def test_a_relay_whose_certificate_is_not_trusted_gets_nothing(
+    server_pool: ServerPool, starttls_relay
+):
+    controller, inbox, _ = starttls_relay
+    relay = f"{controller.hostname}:{controller.port}"
+    server = server_pool.start(("--smtp-relay", relay))
+    try:
+        create_log(server)
+        request_id = queue_row(server, "6", include_results=False)
+
+        def failed_attempt():
+            listed = run_cli(server.binary, server.data_dir, "deliveries", "list")
+            failed = [d for d in listed if d["request_id"] == request_id and d["last_error"]]
+            return failed or None
+
+        failed = poll(failed_attempt, "a failed attempt")
+        assert failed[0]["state"] == "Pending", failed
+        assert "certificate" in failed[0]["last_error"].lower(), failed
+        assert inbox.envelopes == []
+    finally:
+        server.stop()

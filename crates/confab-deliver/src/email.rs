@@ -8,7 +8,7 @@ use confab_store::outbox::Delivery;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::error::{AttemptError, StartError, with_causes};
@@ -44,6 +44,9 @@ pub struct SmtpSettings {
     pub from: String,
     /// How the connection is secured.
     pub tls: SmtpTls,
+    /// Certificate authorities (PEM) to trust for the relay besides the
+    /// usual ones.
+    pub extra_roots_pem: Option<Vec<u8>>,
     /// User name and password, if the relay wants them.
     pub credentials: Option<(String, String)>,
     /// How long one message may take.
@@ -58,6 +61,7 @@ impl std::fmt::Debug for SmtpSettings {
             .field("port", &self.port)
             .field("from", &self.from)
             .field("tls", &self.tls)
+            .field("has_extra_roots", &self.extra_roots_pem.is_some())
             .field("has_credentials", &self.credentials.is_some())
             .finish()
     }
@@ -90,7 +94,14 @@ impl Mailer {
         let tls = match settings.tls {
             SmtpTls::None => Tls::None,
             SmtpTls::StartTls | SmtpTls::Tls => {
-                let parameters = TlsParameters::new(settings.host.clone())
+                let mut parameters = TlsParameters::builder(settings.host.clone());
+                if let Some(pem) = &settings.extra_roots_pem {
+                    let roots = Certificate::from_pem(pem)
+                        .map_err(|error| failed(format!("the extra authorities: {error}")))?;
+                    parameters = parameters.add_root_certificate(roots);
+                }
+                let parameters = parameters
+                    .build()
                     .map_err(|error| failed(error.to_string()))?;
                 match settings.tls {
                     SmtpTls::Tls => Tls::Wrapper(parameters),

@@ -214,6 +214,12 @@ pub(crate) struct SmtpArgs {
     #[arg(long, env = "CONFAB_SMTP_TLS", default_value = "starttls")]
     pub(crate) smtp_tls: SmtpTlsMode,
 
+    /// A PEM file of certificate authorities to trust for the relay, as
+    /// well as the usual ones (a relay whose certificate a private
+    /// authority issued).
+    #[arg(long, env = "CONFAB_SMTP_CA_FILE")]
+    pub(crate) smtp_ca_file: Option<std::path::PathBuf>,
+
     /// The relay user name (from the environment only).
     #[arg(long, env = "CONFAB_SMTP_USERNAME", hide = true)]
     pub(crate) smtp_username: Option<String>,

@@ -147,6 +147,9 @@ fn delivery_settings(args: &ServeArgs) -> anyhow::Result<DeliverySettings> {
     })
 }
 
+/// What begins a certificate in a PEM file.
+const CERTIFICATE_PEM_LABEL: &[u8] = b"-----BEGIN CERTIFICATE-----";
+
 /// The SMTP relay settings, if a relay is configured.
 fn smtp_settings(smtp: &SmtpArgs, timeout: Duration) -> anyhow::Result<Option<SmtpSettings>> {
     let Some(relay) = &smtp.smtp_relay else {
@@ -168,11 +171,28 @@ fn smtp_settings(smtp: &SmtpArgs, timeout: Duration) -> anyhow::Result<Option<Sm
         SmtpTlsMode::Starttls => SmtpTls::StartTls,
         SmtpTlsMode::Tls => SmtpTls::Tls,
     };
+    let extra_roots_pem = match &smtp.smtp_ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--smtp-ca-file {}: read it", path.display()))?;
+            let has_certificate = pem
+                .windows(CERTIFICATE_PEM_LABEL.len())
+                .any(|window| window == CERTIFICATE_PEM_LABEL);
+            anyhow::ensure!(
+                has_certificate,
+                "--smtp-ca-file {}: no PEM certificate in it",
+                path.display()
+            );
+            Some(pem)
+        }
+        None => None,
+    };
     Ok(Some(SmtpSettings {
         host: host.trim_matches(['[', ']']).to_owned(),
         port,
         from: smtp.smtp_from.clone(),
         tls,
+        extra_roots_pem,
         credentials,
         timeout,
     }))

@@ -126,6 +126,15 @@ impl LiveNodes {
     }
 }
 
+/// How [`LocalPostgres::restart`] stops the cluster.
+#[derive(Debug, Clone, Copy)]
+pub enum Shutdown {
+    /// Transactions rolled back, connections closed, a checkpoint.
+    Fast,
+    /// Every process killed, as in a crash; recovery at start.
+    Immediate,
+}
+
 /// The PostgreSQL cluster on this machine that the tests' database lives
 /// in. Restarting it disturbs every other user of it, which is why the
 /// tests that do run alone, after every other test.
@@ -165,13 +174,21 @@ impl LocalPostgres {
         }
     }
 
-    /// Restarts the cluster (fast shutdown: open transactions are rolled
-    /// back and every connection is closed) and waits until it takes
-    /// connections again; returns how long the database was away. Blocks:
-    /// call it off the async runtime.
-    pub fn restart(&self) -> Duration {
+    /// Restarts the cluster and waits until it takes connections again;
+    /// returns how long the database was away. Blocks: call it off the
+    /// async runtime.
+    ///
+    /// With a fast shutdown, open transactions are rolled back and every
+    /// connection is closed; with an immediate one every server process
+    /// quits at once, as in a crash, and the cluster recovers from its
+    /// write-ahead log when it starts.
+    pub fn restart(&self, shutdown: Shutdown) -> Duration {
         let started = Instant::now();
-        self.pg_ctlcluster(&["--mode", "fast"], "restart");
+        let mode = match shutdown {
+            Shutdown::Fast => "fast",
+            Shutdown::Immediate => "immediate",
+        };
+        self.pg_ctlcluster(&["--mode", mode], "restart");
         if let Err(message) = self.wait_until_accepting() {
             panic!("{message}");
         }

@@ -12,6 +12,7 @@
 //! script:  30% queued: SIGKILL node 1
 //!          50% queued: restart PostgreSQL (fast), load continues
 //!          70% queued: start node 1 again
+//!          85% queued: PostgreSQL crashes (immediate) and recovers
 //! then:    wait for the queue to drain, read results, rows, requests and
 //!          conversations, check every invariant (invariants.rs)
 //! ```
@@ -41,7 +42,7 @@ mod workload;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::{Cluster, LocalPostgres};
+use cluster::{Cluster, LocalPostgres, Shutdown};
 use invariants::Evidence;
 use receiver::Receiver;
 use support::{Backend, Server, wait_until};
@@ -51,7 +52,7 @@ use workload::{LEDGER, Progress, Random, Receipt, Sent};
 const CALLBACK_PATH: &str = "part";
 
 /// Conversations in a run, of three to five parts each.
-const CONVERSATIONS: usize = 1_000;
+const CONVERSATIONS: usize = 2_000;
 
 /// Senders working at once, each one conversation at a time.
 const SENDERS: usize = 12;
@@ -80,6 +81,10 @@ enum Disruption {
     /// Restart PostgreSQL with a fast shutdown: every connection of every
     /// node breaks and open transactions roll back.
     RestartPostgres,
+    /// Stop PostgreSQL as a crash would (immediate shutdown) and start it
+    /// again: it recovers from its write-ahead log, and must still hold
+    /// every commit a node answered OK for.
+    CrashPostgres,
 }
 
 /// A disruption and when it happens: once this share of all planned parts
@@ -87,7 +92,7 @@ enum Disruption {
 type Step = (f64, Disruption);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_on_postgresql_run_each_part_once_through_a_kill_and_a_database_restart() {
+async fn three_nodes_on_postgresql_run_each_part_once_through_a_kill_and_database_restarts() {
     let mut cluster = Cluster::start(Backend::Postgres, 3).await;
     // Declared after the cluster so that it is dropped first: PostgreSQL
     // runs again before the nodes' schema is dropped.
@@ -96,6 +101,7 @@ async fn three_nodes_on_postgresql_run_each_part_once_through_a_kill_and_a_datab
         (0.3, Disruption::Kill(1)),
         (0.5, Disruption::RestartPostgres),
         (0.7, Disruption::Start(1)),
+        (0.85, Disruption::CrashPostgres),
     ];
     prove(&mut cluster, Some(&postgres), &script).await;
 }
@@ -410,11 +416,16 @@ fn disrupt(
     tokio::task::block_in_place(|| match disruption {
         Disruption::Kill(node) => cluster.kill(node),
         Disruption::Start(node) | Disruption::Crash(node) => cluster.restart(node),
-        Disruption::RestartPostgres => {
+        Disruption::RestartPostgres | Disruption::CrashPostgres => {
             let postgres = postgres.expect("only a PostgreSQL run restarts PostgreSQL");
+            let shutdown = match disruption {
+                Disruption::CrashPostgres => Shutdown::Immediate,
+                _ => Shutdown::Fast,
+            };
             // The blocking PostgreSQL client may not run on a runtime
             // thread.
-            std::thread::scope(|scope| scope.spawn(|| postgres.restart()).join().unwrap());
+            let restart = || postgres.restart(shutdown);
+            std::thread::scope(|scope| scope.spawn(restart).join().unwrap());
         }
     });
     started.elapsed()

@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use confab_core::AccountId;
@@ -22,9 +23,14 @@ pub(crate) async fn fallback(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let path = uri.path().to_ascii_lowercase();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if path == "/service.asmx" => return unread_body(&headers, &rejection),
+        Err(rejection) => return rejection.into_response(),
+    };
     let readable = method == Method::GET || method == Method::HEAD;
     let asks_wsdl = uri
         .query()
@@ -65,6 +71,38 @@ fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
+/// The answer to a SOAP request whose body could not be read (too large,
+/// or too slow to arrive): a client fault that says why, in the SOAP
+/// version the content type names, with the HTTP status of the refusal, so
+/// that a SOAP client reports the reason rather than an unreadable answer.
+fn unread_body(headers: &HeaderMap, rejection: &BytesRejection) -> Response {
+    let context = unread_request_context(headers);
+    let reason = rejection.body_text();
+    info!(fault = %reason, "SOAP request body not read");
+    let fault = Fault::client(format!(
+        "the request body was not read: {reason} (Confab reads at most {} MiB, within 60 s)",
+        crate::MAX_BODY_BYTES / (1024 * 1024)
+    ));
+    let text = encode::fault_response(&context, &fault);
+    soap_response(&context, rejection.status(), text)
+}
+
+/// How to answer a request that could not be decoded: in the SOAP version
+/// its content type names.
+fn unread_request_context(headers: &HeaderMap) -> ResponseContext {
+    let content_type = header_text(headers, "content-type");
+    let version = if content_type.is_some_and(|value| value.contains("soap+xml")) {
+        SoapVersion::Soap12
+    } else {
+        SoapVersion::Soap11
+    };
+    ResponseContext {
+        version,
+        relates_to: None,
+        action: String::new(),
+    }
+}
+
 /// Answers one SOAP request.
 async fn soap_call(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
     let content_type = header_text(headers, "content-type");
@@ -72,18 +110,8 @@ async fn soap_call(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Respon
     let envelope = match decode_envelope(body, content_type, soap_action) {
         Ok(envelope) => envelope,
         Err(fault) => {
-            let version = if content_type.is_some_and(|value| value.contains("soap+xml")) {
-                SoapVersion::Soap12
-            } else {
-                SoapVersion::Soap11
-            };
-            let context = ResponseContext {
-                version,
-                relates_to: None,
-                action: String::new(),
-            };
             info!(fault = %fault.message, "unreadable SOAP request");
-            return fault_response(&context, &fault);
+            return fault_response(&unread_request_context(headers), &fault);
         }
     };
 

@@ -143,6 +143,22 @@ async fn a_body_that_is_not_xml_gets_a_client_fault() {
 }
 
 #[tokio::test]
+async fn a_body_over_the_limit_gets_a_client_fault_with_status_413() {
+    let (_server, client) = setup().await;
+    // Padding inside a well-formed envelope: only the size is wrong.
+    let padding = " ".repeat(65 * 1024 * 1024);
+    let body = envelope("", &format!("<CreateRequest>{padding}</CreateRequest>"));
+    let response = client
+        .post_xml("/Service.asmx", &[("SOAPAction", "Create")], body)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 413);
+    let (code, message) = response.fault().expect("a SOAP fault");
+    assert_eq!(code, "soap:Client");
+    assert!(message.contains("64 MiB"), "{message}");
+}
+
+#[tokio::test]
 async fn a_request_without_an_action_gets_a_client_fault() {
     let (_server, client) = setup().await;
     let body = envelope(

@@ -115,15 +115,29 @@ fn create(
     values: &[Property],
     ordinal: i32,
 ) -> Result<ObjectResult, StoreError> {
+    let created = try_create(tx, data_extension, values, ordinal)?;
+    Ok(created.unwrap_or_else(|| duplicate_key(data_extension, ordinal)))
+}
+
+/// Creates a row; `None` when its primary key is taken.
+fn try_create(
+    tx: &mut dyn ObjectTx,
+    data_extension: &StoredDataExtension,
+    values: &[Property],
+    ordinal: i32,
+) -> Result<Option<ObjectResult>, StoreError> {
     let definition = &data_extension.definition;
     let values = match definition.check_new_row(values) {
         Ok(values) => values,
-        Err(errors) => return Ok(row_error(ordinal, errors)),
+        Err(errors) => return Ok(Some(row_error(ordinal, errors))),
     };
     let row_key = definition.key_of_values(&values);
     match tx.insert_row(data_extension.id, row_key.as_deref(), &values) {
-        Ok(_) => Ok(ObjectResult::ok(ordinal, "Created DataExtensionObject")),
-        Err(StoreError::Conflict(_)) => Ok(duplicate_key(data_extension, ordinal)),
+        Ok(_) => Ok(Some(ObjectResult::ok(
+            ordinal,
+            "Created DataExtensionObject",
+        ))),
+        Err(StoreError::Conflict(_)) => Ok(None),
         Err(error) => Err(error),
     }
 }
@@ -142,7 +156,13 @@ fn update(
     };
     let Some(stored) = tx.row_by_key(data_extension.id, &row_key)? else {
         if insert_if_missing {
-            return create(tx, data_extension, &merged(row), ordinal);
+            // Another transaction (a worker beside this one, on PostgreSQL)
+            // may have inserted the row since it was looked for: it is then
+            // updated, as if this request had run after that one.
+            return match try_create(tx, data_extension, &merged(row), ordinal)? {
+                Some(result) => Ok(result),
+                None => update(tx, data_extension, row, ordinal, false),
+            };
         }
         let message = "no row has these primary key values".to_owned();
         return Ok(ObjectResult::error(ordinal, ERROR_ROW_NOT_FOUND, message));

@@ -395,9 +395,12 @@ impl ObjectTx for PgDb<'_, '_> {
         data_extension_id: i64,
         row_key: &str,
     ) -> Result<Option<StoredRow>, StoreError> {
+        // Locked: the caller writes the row back with its changes merged
+        // in, and a worker beside this one could otherwise write the same
+        // row from the same old version, losing one of the two changes.
         let row = self.query_opt(
             "SELECT id, data FROM data_extension_rows \
-             WHERE data_extension_id = $1 AND row_key = $2",
+             WHERE data_extension_id = $1 AND row_key = $2 FOR UPDATE",
             &[&data_extension_id, &row_key],
         )?;
         row.map(|row| {
@@ -444,9 +447,10 @@ impl ObjectTx for PgDb<'_, '_> {
         account: AccountId,
         subscriber_key: &str,
     ) -> Result<Option<SubscriberRecord>, StoreError> {
+        // Locked, as in `row_by_key`: the caller writes it back changed.
         let row = self.query_opt(
             "SELECT id, record, created_at FROM subscribers \
-             WHERE account_id = $1 AND lower(subscriber_key) = lower($2)",
+             WHERE account_id = $1 AND lower(subscriber_key) = lower($2) FOR UPDATE",
             &[&account.0, &subscriber_key],
         )?;
         row.as_ref().map(subscriber_from_row).transpose()

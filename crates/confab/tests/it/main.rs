@@ -10,6 +10,7 @@
 mod callbacks;
 mod cancellation;
 mod clock;
+mod concurrency;
 mod conversations;
 mod durability;
 mod error_codes;

@@ -757,8 +757,11 @@ impl QueueTx for PgDb<'_, '_> {
         now: DateTime<Utc>,
     ) -> Result<Option<QueuedRequest>, StoreError> {
         let floors = self.floors;
-        let floor = floors.ready_queue().floor(lane, account.0);
-        let floor = floor.unwrap_or(i64::MIN);
+        let (floor, scan) = {
+            let ready = floors.ready_queue();
+            let floor = ready.floor(lane, account.0);
+            (floor.unwrap_or(i64::MIN), ready.start_scan(lane, account.0))
+        };
         let (rank, now_ms) = (lane.rank(), millis(now));
         self.notes.raised_ready();
 
@@ -773,12 +776,14 @@ impl QueueTx for PgDb<'_, '_> {
             let earliest = earliest.map_or(run_after, |earliest| earliest.min(run_after));
             floors
                 .ready_queue()
-                .claimed(lane, account.0, earliest, now_ms);
+                .claimed(lane, account.0, earliest, now_ms, scan);
             return Ok(Some(request));
         }
         let next = self.query_opt(NEXT_READY_IN_LANE, &[&rank, &account.0, &floor])?;
         let next: Option<i64> = next.map(|row| row.try_get(0)).transpose()?;
-        floors.ready_queue().dry(lane, account.0, next, now_ms);
+        floors
+            .ready_queue()
+            .dry(lane, account.0, next, now_ms, scan);
         Ok(None)
     }
 

@@ -132,6 +132,8 @@ struct LaneAccount {
     /// When its earliest ready request falls due, if that is later than
     /// the last look.
     idle_until: Option<i64>,
+    /// Which note or discovery last told of it (see [`ScanStart`]).
+    version: u64,
 }
 
 impl Default for LaneAccount {
@@ -140,8 +142,19 @@ impl Default for LaneAccount {
             floor: None,
             active: true,
             idle_until: None,
+            version: 0,
         }
     }
+}
+
+/// What a scan of one account's range knew when it started. A node's
+/// workers share the floors: while one scans, another may apply a note of
+/// work the scan cannot see (committed after its snapshot). What the scan
+/// then found must not be recorded over that note, or the account would be
+/// passed over, or its floor raised past the work, until the next rescan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScanStart {
+    version: u64,
 }
 
 /// What the node knows of the ready queue: per lane, the accounts that have
@@ -155,6 +168,8 @@ pub(crate) struct ReadyQueue {
     discovered: bool,
     /// When they must be found again.
     rescan_at: Option<Instant>,
+    /// The last version given to an account by a note or a discovery.
+    versions: u64,
 }
 
 impl ReadyQueue {
@@ -167,10 +182,18 @@ impl ReadyQueue {
     /// Starts over from what a walk of the index found: the accounts with
     /// ready work in each lane, with no floors yet. The walk took `cost`.
     pub(crate) fn discovered(&mut self, found: [Vec<i64>; 3], cost: Duration) {
+        self.versions += 1;
+        let version = self.versions;
         for (lane, accounts) in self.lanes.iter_mut().zip(found) {
             *lane = accounts
                 .into_iter()
-                .map(|account| (account, LaneAccount::default()))
+                .map(|account| {
+                    let known = LaneAccount {
+                        version,
+                        ..LaneAccount::default()
+                    };
+                    (account, known)
+                })
                 .collect();
         }
         self.discovered = true;
@@ -181,9 +204,11 @@ impl ReadyQueue {
     /// the earliest of it due at `since_ms`.
     fn note(&mut self, rank: i32, account: i64, since_ms: i64) {
         let lane = lane_index(QueuePriority::from_rank(rank));
+        self.versions += 1;
         let known = self.lanes[lane].entry(account).or_default();
         known.active = true;
         known.idle_until = None;
+        known.version = self.versions;
         lower(&mut known.floor, since_ms);
     }
 
@@ -225,33 +250,50 @@ impl ReadyQueue {
             .and_then(|known| known.floor)
     }
 
-    /// Records that a request of `account` was claimed and that the
-    /// account's earliest ready request from its floor, claimed or held by
-    /// another transaction, falls due at `earliest_ms`.
+    /// Marks the start of a scan of `account`'s range in `lane`, taken
+    /// with its [`ReadyQueue::floor`] and before the scan's statement.
+    pub(crate) fn start_scan(&self, lane: QueuePriority, account: i64) -> ScanStart {
+        let version = self.lanes[lane_index(lane)]
+            .get(&account)
+            .map_or(0, |known| known.version);
+        ScanStart { version }
+    }
+
+    /// Records that a request of `account` was claimed by the scan begun at
+    /// `scan` and that the account's earliest ready request from its floor,
+    /// claimed or held by another transaction, falls due at `earliest_ms`.
     pub(crate) fn claimed(
         &mut self,
         lane: QueuePriority,
         account: i64,
         earliest_ms: i64,
         now_ms: i64,
+        scan: ScanStart,
     ) {
         let known = self.lanes[lane_index(lane)].entry(account).or_default();
-        raise(&mut known.floor, earliest_ms, now_ms);
+        if known.version == scan.version {
+            raise(&mut known.floor, earliest_ms, now_ms);
+        }
         known.active = true;
         known.idle_until = None;
     }
 
-    /// Records that `account` had nothing due in `lane` at `now_ms` that
-    /// could be claimed, and that its earliest ready request, if any, falls
-    /// due at `next_ms`.
+    /// Records that the scan begun at `scan` found nothing of `account`
+    /// due in `lane` at `now_ms` that could be claimed, and that its
+    /// earliest ready request, if any, falls due at `next_ms`.
     pub(crate) fn dry(
         &mut self,
         lane: QueuePriority,
         account: i64,
         next_ms: Option<i64>,
         now_ms: i64,
+        scan: ScanStart,
     ) {
         let known = self.lanes[lane_index(lane)].entry(account).or_default();
+        if known.version != scan.version {
+            // A note told of work since the scan began; it stands.
+            return;
+        }
         match next_ms {
             None => {
                 raise(&mut known.floor, now_ms, now_ms);
@@ -582,6 +624,11 @@ mod tests {
         }
     }
 
+    /// The start of a scan of [`ACCOUNT`]'s range in the Medium lane.
+    fn scan(floors: &Floors) -> ScanStart {
+        floors.ready_queue().start_scan(MEDIUM, ACCOUNT)
+    }
+
     /// Floors that know one account with ready work in the Medium lane.
     fn floors_knowing_one_account() -> Floors {
         let floors = Floors::default();
@@ -606,9 +653,10 @@ mod tests {
     #[test]
     fn a_claim_raises_the_accounts_floor_to_what_it_took() {
         let floors = floors_knowing_one_account();
+        let start = scan(&floors);
         floors
             .ready_queue()
-            .claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW);
+            .claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW, start);
         assert_eq!(
             floors.ready_queue().floor(MEDIUM, ACCOUNT),
             Some(NOW - 60_000)
@@ -618,7 +666,8 @@ mod tests {
     #[test]
     fn an_account_found_dry_is_passed_over_until_a_note_names_it() {
         let floors = floors_knowing_one_account();
-        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW);
+        let start = scan(&floors);
+        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW, start);
         assert_eq!(
             floors
                 .ready_queue_with_notes()
@@ -638,19 +687,59 @@ mod tests {
         let floors = floors_knowing_one_account();
         // The scan starts, the note of a commit it did not see arrives, and
         // then the scan records that it found nothing.
+        let start = scan(&floors);
         floors.post([ready_note(MEDIUM, NOW - 5_000)]);
-        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW);
+        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW, start);
         let ready = floors.ready_queue_with_notes();
         assert_eq!(ready.next_account(MEDIUM, None, NOW), Some(ACCOUNT));
         assert_eq!(ready.floor(MEDIUM, ACCOUNT), Some(NOW - 5_000));
     }
 
     #[test]
-    fn an_account_whose_work_falls_due_later_waits_until_then() {
+    fn a_note_another_worker_applied_during_a_scan_outlives_the_scan_finding_nothing() {
         let floors = floors_knowing_one_account();
+        // Worker 1 reads the account's floor and starts its scan; a commit
+        // it does not see posts its note; worker 2 applies the note (to
+        // choose its next account); then worker 1 records that its scan
+        // found nothing.
+        let start = scan(&floors);
         floors
             .ready_queue()
-            .dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW);
+            .claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW, start);
+        let scan = floors.ready_queue().start_scan(MEDIUM, ACCOUNT);
+        floors.post([ready_note(MEDIUM, NOW - 5_000)]);
+        drop(floors.ready_queue_with_notes());
+        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW, scan);
+        let ready = floors.ready_queue_with_notes();
+        assert_eq!(ready.next_account(MEDIUM, None, NOW), Some(ACCOUNT));
+        let floor = ready.floor(MEDIUM, ACCOUNT);
+        assert!(floor.is_none_or(|floor| floor <= NOW - 5_000), "{floor:?}");
+    }
+
+    #[test]
+    fn a_note_another_worker_applied_during_a_claim_keeps_the_floor_below_it() {
+        let floors = floors_knowing_one_account();
+        let start = scan(&floors);
+        floors
+            .ready_queue()
+            .claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW, start);
+        let scan = floors.ready_queue().start_scan(MEDIUM, ACCOUNT);
+        floors.post([ready_note(MEDIUM, NOW - 5_000)]);
+        drop(floors.ready_queue_with_notes());
+        floors
+            .ready_queue()
+            .claimed(MEDIUM, ACCOUNT, NOW - 2_000, NOW, scan);
+        let floor = floors.ready_queue_with_notes().floor(MEDIUM, ACCOUNT);
+        assert!(floor.is_none_or(|floor| floor <= NOW - 5_000), "{floor:?}");
+    }
+
+    #[test]
+    fn an_account_whose_work_falls_due_later_waits_until_then() {
+        let floors = floors_knowing_one_account();
+        let start = scan(&floors);
+        floors
+            .ready_queue()
+            .dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW, start);
         let ready = floors.ready_queue_with_notes();
         assert_eq!(ready.next_account(MEDIUM, None, NOW + 59_999), None);
         assert_eq!(
@@ -675,12 +764,14 @@ mod tests {
             "nothing found yet"
         );
         let floors = floors_knowing_one_account();
+        let start = scan(&floors);
         floors
             .ready_queue()
-            .dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW);
+            .dry(MEDIUM, ACCOUNT, Some(NOW + 60_000), NOW, start);
         assert!(!floors.ready_queue().may_have_due_work(NOW));
         assert!(floors.ready_queue().may_have_due_work(NOW + 60_000));
-        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW);
+        let start = scan(&floors);
+        floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW, start);
         assert!(
             !floors
                 .ready_queue_with_notes()
@@ -706,9 +797,10 @@ mod tests {
         // A request that ran long got its callbacks committed well after
         // the time they were stamped with; the floor has passed that time.
         let floors = floors_knowing_one_account();
+        let start = scan(&floors);
         floors
             .ready_queue()
-            .claimed(MEDIUM, ACCOUNT, NOW, NOW + 10_000);
+            .claimed(MEDIUM, ACCOUNT, NOW, NOW + 10_000, start);
         floors.post([ready_note(MEDIUM, NOW - 5_000)]);
         let ready = floors.ready_queue_with_notes();
         assert_eq!(ready.floor(MEDIUM, ACCOUNT), Some(NOW - 5_000));

@@ -172,6 +172,16 @@ def test_an_email_callback_carries_the_results_as_a_zip(mailing_confab, smtp_rel
 def assert_signed(server: ConfabServer, message, text: str) -> None:
     """Asserts that `message` carries the Standard Webhooks headers, signed
     over its text (line endings as `\\n`) with the account's secret."""
+    key, signed = assert_signature_verifies(server, message, text)
+    forged = signed.replace(b"StatusCode: OK", b"StatusCode: Error")
+    assert forged != signed
+    forged_signature = hmac.new(key, forged, hashlib.sha256).digest()
+    assert message["Webhook-Signature"] != "v1," + base64.b64encode(forged_signature).decode()
+
+
+def assert_signature_verifies(server: ConfabServer, message, text: str) -> tuple[bytes, bytes]:
+    """Checks `message`'s signature as the README tells a receiver to; the
+    key and the signed bytes."""
     answer = run_cli(
         server.binary,
         server.data_dir,
@@ -186,10 +196,7 @@ def assert_signed(server: ConfabServer, message, text: str) -> None:
     signed = f"{webhook_id}.{timestamp}.".encode() + text.replace("\r\n", "\n").encode()
     expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     assert message["Webhook-Signature"] == expected
-    forged = signed.replace(b"StatusCode: OK", b"StatusCode: Error")
-    assert forged != signed
-    forged_signature = hmac.new(key, forged, hashlib.sha256).digest()
-    assert message["Webhook-Signature"] != "v1," + base64.b64encode(forged_signature).decode()
+    return key, signed
 
 
 def test_an_email_callback_without_results_has_no_attachment(mailing_confab, smtp_relay):
@@ -316,3 +323,54 @@ def test_a_relay_whose_certificate_is_not_trusted_gets_nothing(
         assert inbox.envelopes == []
     finally:
         server.stop()
+
+
+def queue_row_in(server: ConfabServer, key: str) -> str:
+    """Queues a Create of a row of the data extension `key` (XML-escaped
+    already) with an e-mail callback; its RequestID."""
+    response = soap(
+        server,
+        "Create",
+        f'<CreateRequest xmlns="{PARTNER_NS}"><Options>'
+        "<RequestType>Asynchronous</RequestType>"
+        "<SendResponseTo><ResponseType>email</ResponseType>"
+        f"<ResponseAddress>{RECIPIENT}</ResponseAddress>"
+        "<RespondWhen>OnCallComplete</RespondWhen>"
+        "</SendResponseTo></Options>"
+        f'<Objects xsi:type="DataExtensionObject"><CustomerKey>{key}</CustomerKey>'
+        "<Properties><Property><Name>Id</Name><Value>1</Value></Property>"
+        "</Properties></Objects></CreateRequest>",
+    )
+    assert child_text(response, "OverallStatus") == "OK", etree.tostring(response)
+    return child_text(response, "RequestID")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        # Non-ASCII: lettre sends the text quoted-printable or base64.
+        "Bestellungen-\u00e4\u00f6\u00fc",
+        # A line longer than 76 characters: quoted-printable.
+        "K" * 120,
+        # A line break of the client's own inside a value.
+        "Two&#13;&#10;Lines",
+        "Two&#10;Lines",
+        "Lone&#13;Return",
+    ],
+    ids=["non-ascii", "long-line", "crlf", "lf", "cr"],
+)
+def test_an_email_callback_verifies_whatever_its_text_holds(mailing_confab, smtp_relay, key):
+    # The request fails with "data extension {key} does not exist", so the
+    # client's key is in the signed StatusMessage line.
+    _, inbox = smtp_relay
+    request_id = queue_row_in(mailing_confab, key)
+    envelope = poll(lambda: inbox.envelopes[0] if inbox.envelopes else None, "the e-mail")
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert request_id in message["Subject"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert_signature_verifies(mailing_confab, message, text)
+    lines = text.replace("\r\n", "\n").split("\n")
+    assert f"RequestID: {request_id}" in lines
+    assert [line for line in lines if line.startswith("StatusMessage: ")] == [
+        next(line for line in lines if "does not exist" in line)
+    ], "the client's value stays on its field's line"

@@ -43,7 +43,7 @@ pub fn mail_text(notice: &Notice, zip: Option<&[u8]>) -> String {
     let mut text = String::new();
     for (name, value) in notice.form_fields("") {
         if name != "ResultDetailXML" {
-            text.push_str(&format!("{name}: {value}\n"));
+            text.push_str(&format!("{name}: {}\n", one_line(&value)));
         }
     }
     if let Some(zip) = zip {
@@ -52,6 +52,16 @@ pub fn mail_text(notice: &Notice, zip: Option<&[u8]>) -> String {
         text.push_str(&format!("\nThe results are attached as {ZIP_NAME}.\n"));
     }
     text
+}
+
+/// `value` on one line, its line breaks written as `\r` and `\n`. A value
+/// can hold the client's own (a `CustomerKey` in a `StatusMessage`, a
+/// `ConversationID`): left as they are, a value could pass for a line of
+/// its own (a `ResultsSHA256` line), and a CRLF in it would not survive a
+/// receiver turning the message's line endings back into `\n` before it
+/// checks the signature.
+fn one_line(value: &str) -> String {
+    value.replace('\r', "\\r").replace('\n', "\\n")
 }
 
 /// The `results.zip` attachment holding `results.xml`, or `None` when the
@@ -71,4 +81,44 @@ pub fn results_zip(notice: &Notice) -> Result<Option<Vec<u8>>, zip::result::ZipE
     archive.start_file(XML_NAME, options)?;
     archive.write_all(xml.as_bytes())?;
     Ok(Some(archive.finish()?.into_inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    use confab_core::call::Operation;
+    use confab_core::callback::NoticeEvent;
+    use confab_core::options::RespondWhen;
+
+    use super::*;
+
+    #[test]
+    fn a_value_with_line_breaks_keeps_to_its_own_line_in_an_email() {
+        let notice = Notice {
+            event: NoticeEvent::Request,
+            respond_when: RespondWhen::OnCallComplete,
+            request_id: "r1".into(),
+            conversation_id: Some("c\nSequenceCode: 9".into()),
+            sequence_code: None,
+            operation: Operation::Create,
+            overall_status_code: "Error".into(),
+            status_code: "Error".into(),
+            status_message: "data extension a\r\nResultsSHA256: forged does not exist".into(),
+            error_code: None,
+            detail: None,
+        };
+        let text = mail_text(&notice, None);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 9, "one line per field: {text:?}");
+        assert!(!text.contains('\r'), "{text:?}");
+        assert!(
+            lines.contains(&"ConversationID: c\\nSequenceCode: 9"),
+            "{text:?}"
+        );
+        assert!(
+            lines.contains(
+                &"StatusMessage: data extension a\\r\\nResultsSHA256: forged does not exist"
+            ),
+            "{text:?}"
+        );
+    }
 }

@@ -171,6 +171,9 @@ fn smtp_settings(smtp: &SmtpArgs, timeout: Duration) -> anyhow::Result<Option<Sm
         SmtpTlsMode::Starttls => SmtpTls::StartTls,
         SmtpTlsMode::Tls => SmtpTls::Tls,
     };
+    if smtp.smtp_ca_file.is_some() && matches!(smtp.smtp_tls, SmtpTlsMode::None) {
+        warn!("--smtp-ca-file is ignored: --smtp-tls none sends e-mail without TLS");
+    }
     let extra_roots_pem = match &smtp.smtp_ca_file {
         Some(path) => {
             let pem = std::fs::read(path)

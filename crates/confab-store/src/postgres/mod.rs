@@ -104,9 +104,14 @@ impl r2d2::ManageConnection for Connector {
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
         let mut client = self.config.connect(NoTls)?;
-        let version = client.query_one("SELECT current_setting('server_version_num')::int", &[])?;
-        let settings = stalled_session_settings(self.stalled_session, version.try_get(0)?);
-        client.batch_execute(&settings)?;
+        let (required, best_effort) = stalled_session_settings(self.stalled_session);
+        client.batch_execute(&required)?;
+        for setting in best_effort {
+            if let Err(error) = client.batch_execute(&setting) {
+                let error = crate::error::describe_postgres(&error);
+                tracing::debug!(%setting, %error, "postgresql refused a session setting");
+            }
+        }
         Ok(PgConnection {
             client,
             cache: StatementCache::default(),
@@ -127,28 +132,27 @@ impl r2d2::ManageConnection for Connector {
 /// transaction, which such a node would otherwise hold for ever.
 ///
 /// A node can stop between statements (hung, paused), which
-/// `idle_in_transaction_session_timeout` ends; or be cut off while the
-/// server runs a statement for it or sends it the answer, which only the
-/// network can tell: keepalives for an idle socket, `tcp_user_timeout` for
-/// data that is never acknowledged, and, from PostgreSQL 14, a check of
-/// the socket while a statement runs.
-fn stalled_session_settings(stalled: Duration, server_version: i32) -> String {
+/// `idle_in_transaction_session_timeout` ends: that one is required. Or it
+/// can be cut off while the server runs a statement for it or sends it the
+/// answer, which only the network can tell: keepalives for an idle socket,
+/// `tcp_user_timeout` for data that is never acknowledged, and a check of
+/// the socket while a statement runs. Those are asked for each on its own
+/// and may be refused: PostgreSQL before 14 lacks the last, and some
+/// platforms support only some of them.
+fn stalled_session_settings(stalled: Duration) -> (String, Vec<String>) {
     let stalled_ms = stalled.as_millis().clamp(1_000, i32::MAX as u128);
     let keepalive_idle_s = (stalled_ms / 2_000).max(1);
     let keepalive_interval_s = (stalled_ms / 8_000).max(1);
-    let mut settings = format!(
-        "SET idle_in_transaction_session_timeout = {stalled_ms}; \
-         SET tcp_keepalives_idle = {keepalive_idle_s}; \
-         SET tcp_keepalives_interval = {keepalive_interval_s}; \
-         SET tcp_keepalives_count = 4; SET tcp_user_timeout = {stalled_ms};"
-    );
-    if server_version >= 140_000 {
-        let check_ms = (stalled_ms / 4).max(1_000);
-        settings.push_str(&format!(
-            " SET client_connection_check_interval = {check_ms};"
-        ));
-    }
-    settings
+    let check_ms = (stalled_ms / 4).max(1_000);
+    let required = format!("SET idle_in_transaction_session_timeout = {stalled_ms}");
+    let best_effort = vec![
+        format!("SET tcp_keepalives_idle = {keepalive_idle_s}"),
+        format!("SET tcp_keepalives_interval = {keepalive_interval_s}"),
+        "SET tcp_keepalives_count = 4".to_owned(),
+        format!("SET tcp_user_timeout = {stalled_ms}"),
+        format!("SET client_connection_check_interval = {check_ms}"),
+    ];
+    (required, best_effort)
 }
 
 /// The connection pool of a node.
@@ -730,19 +734,17 @@ mod tests {
 
     #[test]
     fn a_stalled_session_is_ended_by_every_means_the_server_has() {
-        let settings = stalled_session_settings(Duration::from_secs(60), 150_004);
-        for expected in [
-            "idle_in_transaction_session_timeout = 60000",
-            "tcp_keepalives_idle = 30",
-            "tcp_keepalives_interval = 7",
-            "tcp_keepalives_count = 4",
-            "tcp_user_timeout = 60000",
-            "client_connection_check_interval = 15000",
-        ] {
-            assert!(settings.contains(expected), "{expected} in {settings}");
-        }
-        // PostgreSQL 13 does not know the last one, and would refuse it.
-        let older = stalled_session_settings(Duration::from_secs(60), 130_010);
-        assert!(!older.contains("client_connection_check_interval"));
+        let (required, best_effort) = stalled_session_settings(Duration::from_secs(60));
+        assert_eq!(required, "SET idle_in_transaction_session_timeout = 60000");
+        assert_eq!(
+            best_effort,
+            [
+                "SET tcp_keepalives_idle = 30",
+                "SET tcp_keepalives_interval = 7",
+                "SET tcp_keepalives_count = 4",
+                "SET tcp_user_timeout = 60000",
+                "SET client_connection_check_interval = 15000",
+            ]
+        );
     }
 }

@@ -81,7 +81,12 @@ fn update(
     };
     let Some(mut record) = tx.subscriber(account, key)? else {
         if insert_if_missing {
-            return create(tx, account, subscriber, ordinal, now, false);
+            // Created as an upsert: another transaction (a worker beside
+            // this one, on PostgreSQL) may have inserted the subscriber
+            // since it was looked for, and it is then updated, as if this
+            // request had run after that one. That update does not insert,
+            // so this ends.
+            return create(tx, account, subscriber, ordinal, now, true);
         }
         let message = format!("subscriber {key} does not exist");
         return Ok(ObjectResult::error(

@@ -103,3 +103,19 @@ async fn upserts_of_one_new_row_by_several_workers_all_succeed() {
         .collect();
     assert!(lost.is_empty(), "upserts lost: {lost:?} in {:?}", rows[0]);
 }
+
+#[tokio::test]
+async fn upserting_updates_of_one_new_subscriber_by_several_workers_all_succeed() {
+    let (_server, client) = setup().await;
+    // Update with UpdateAdd: each worker that finds no subscriber inserts
+    // one, and all but the first must then update it instead.
+    let upsert = "<SaveOptions><SaveOption><PropertyName>*</PropertyName>\
+                  <SaveAction>UpdateAdd</SaveAction></SaveOption></SaveOptions>";
+    let subscriber = "<Objects xsi:type=\"Subscriber\">\
+                      <EmailAddress>new@example.test</EmailAddress>\
+                      <SubscriberKey>new</SubscriberKey></Objects>"
+        .to_owned();
+    let upserts = vec![subscriber; COLUMNS.len()];
+    let failed = run_together(&client, "Update", upsert, &upserts).await;
+    assert!(failed.is_empty(), "upserts failed: {failed:?}");
+}

@@ -39,7 +39,9 @@ pub use token::{TokenKind, Tokens};
 /// objects without letting one unauthenticated request take much memory.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// How long a client may take to send a request body.
+/// How long a client may pause while sending a request body: the timeout
+/// starts again with each piece that arrives, so it does not bound the
+/// body as a whole (tower-http's `TimeoutBody`).
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Settings of the HTTP front.

@@ -7,7 +7,7 @@
 //! every connection has [`HEADER_READ_TIMEOUT`] to send its headers, at
 //! most [`ServerLimits::max_connections`] are served at once (further ones
 //! wait in the kernel's backlog), and the router's body timeout bounds how
-//! long a request body may take.
+//! long a request body may pause.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -80,8 +80,10 @@ fn unread_body(headers: &HeaderMap, rejection: &BytesRejection) -> Response {
     let reason = rejection.body_text();
     info!(fault = %reason, "SOAP request body not read");
     let fault = Fault::client(format!(
-        "the request body was not read: {reason} (Confab reads at most {} MiB, within 60 s)",
-        crate::MAX_BODY_BYTES / (1024 * 1024)
+        "the request body was not read: {reason} (Confab reads at most {} MiB, and waits at \
+         most {} s for more of it)",
+        crate::MAX_BODY_BYTES / (1024 * 1024),
+        crate::BODY_READ_TIMEOUT.as_secs()
     ));
     let text = encode::fault_response(&context, &fault);
     soap_response(&context, rejection.status(), text)

@@ -108,8 +108,7 @@ impl r2d2::ManageConnection for Connector {
         client.batch_execute(&required)?;
         for setting in best_effort {
             if let Err(error) = client.batch_execute(&setting) {
-                let error = crate::error::describe_postgres(&error);
-                tracing::debug!(%setting, %error, "postgresql refused a session setting");
+                warn_refused_setting(&setting, &error);
             }
         }
         Ok(PgConnection {
@@ -153,6 +152,26 @@ fn stalled_session_settings(stalled: Duration) -> (String, Vec<String>) {
         format!("SET client_connection_check_interval = {check_ms}"),
     ];
     (required, best_effort)
+}
+
+/// Says that PostgreSQL refused a stalled-session setting: at warning level
+/// the first time in this process, since the operator should know that a
+/// node cut off in the middle of a statement keeps its claims longer; at
+/// debug level after that, since every new connection is refused alike.
+fn warn_refused_setting(setting: &str, error: &postgres::Error) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let error = crate::error::describe_postgres(error);
+    if WARNED.swap(true, Ordering::Relaxed) {
+        tracing::debug!(%setting, %error, "postgresql refused a session setting");
+    } else {
+        tracing::warn!(
+            %setting,
+            %error,
+            "postgresql refused a session setting: a node cut off in the middle of a \
+             statement may keep its claims until the operating system gives up on the \
+             connection"
+        );
+    }
 }
 
 /// The connection pool of a node.

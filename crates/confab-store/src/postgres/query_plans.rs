@@ -133,13 +133,15 @@ impl Schema {
                  FROM generate_series(1, {rows}) AS n; \
                  INSERT INTO conversations (account_id, conversation_id, \
                  calls_in_conversation, state, first_part_at, last_part_at, updated_at) \
-                 SELECT 7000001, '{batch}c' || n, 2, CASE WHEN n % 10 = 0 THEN 'Open' ELSE 'Complete' END, \
+                 SELECT 7000001, '{batch}c' || n, 2, \
+                 CASE WHEN n % 10 = 0 THEN 'Open' ELSE 'Complete' END, \
                  n, n, n FROM generate_series(1, {rows}) AS n; \
                  INSERT INTO result_items (account_id, request_id, record, created_at) \
                  SELECT 7000001, '{batch}r' || n, '', n FROM generate_series(1, {rows}) AS n; \
                  INSERT INTO result_messages (account_id, request_id, record, created_at) \
                  SELECT 7000001, '{batch}r' || n, '', n FROM generate_series(1, {rows}) AS n; \
-                 INSERT INTO retrieve_cursors (request_id, account_id, query, after_id, created_at) \
+                 INSERT INTO retrieve_cursors \
+                 (request_id, account_id, query, after_id, created_at) \
                  SELECT '{batch}r' || n, 7000001, '', 0, n FROM generate_series(1, {rows}) AS n;"
             ))
             .unwrap();

@@ -163,7 +163,8 @@ fn run_batch(pool: &Pool, node: &Node, mut batch: Vec<Box<dyn Job>>) {
             Ok(commit) => break commit,
             Err(error) if attempt < MAX_BATCH_ATTEMPTS => {
                 let pause = Duration::from_millis(50 << attempt);
-                tracing::warn!(error = %error, ?pause, "postgresql unreachable; retrying the batch");
+                let message = "postgresql unreachable; retrying the batch";
+                tracing::warn!(error = %error, ?pause, "{message}");
                 std::thread::sleep(pause);
             }
             Err(error) => break Err(format!("postgresql unreachable: {error}")),

@@ -29,9 +29,8 @@ fn scheduled_request(request_id: &str) -> String {
 
 /// A `ScheduledConversation` to delete.
 fn scheduled_conversation(conversation: &str) -> String {
-    format!(
-        r#"<Objects xsi:type="ScheduledConversation"><ConversationID>{conversation}</ConversationID></Objects>"#
-    )
+    let id = format!("<ConversationID>{conversation}</ConversationID>");
+    format!(r#"<Objects xsi:type="ScheduledConversation">{id}</Objects>"#)
 }
 
 /// Sends an asynchronous Delete of `object` and returns, once it has run,

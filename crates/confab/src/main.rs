@@ -122,6 +122,28 @@ impl<'a> Database<'a> {
     }
 }
 
+impl Database<'_> {
+    /// The same database, with a PostgreSQL pool large enough for
+    /// `workers` workers besides the writers and everything else a node
+    /// does (reads, callbacks, housekeeping), so that a node told to run
+    /// many workers does not starve its own intake of connections.
+    pub(crate) fn with_room_for_workers(self, workers: usize) -> Self {
+        match self {
+            Self::Postgres(url, mut settings) => {
+                let wanted = settings.writers + workers + OTHER_CONNECTIONS;
+                let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+                settings.max_connections = settings.max_connections.max(wanted);
+                Self::Postgres(url, settings)
+            }
+            embedded => embedded,
+        }
+    }
+}
+
+/// The connections a PostgreSQL node keeps for other than its writers and
+/// workers: Retrieves and logins, callbacks, housekeeping.
+const OTHER_CONNECTIONS: usize = 6;
+
 impl std::fmt::Display for Database<'_> {
     /// Where the data lives, without the password a URL may carry.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,4 +166,25 @@ pub(crate) fn open_store(database: &Database<'_>) -> anyhow::Result<Arc<dyn Stor
         }
     };
     opened.with_context(|| format!("open the database ({database})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool_size(database: Database<'_>) -> u32 {
+        match database {
+            Database::Postgres(_, settings) => settings.max_connections,
+            Database::Embedded(_) => 0,
+        }
+    }
+
+    #[test]
+    fn a_node_with_many_workers_gets_a_pool_to_match() {
+        let postgres = Database::Postgres("postgres://db/confab", PostgresSettings::default());
+        // Two writers, four workers and six others: the default pool.
+        assert_eq!(pool_size(postgres.with_room_for_workers(4)), 12);
+        assert_eq!(pool_size(postgres.with_room_for_workers(1)), 12);
+        assert_eq!(pool_size(postgres.with_room_for_workers(32)), 40);
+    }
 }

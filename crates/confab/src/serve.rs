@@ -25,6 +25,7 @@ pub(crate) fn run(database: &Database<'_>, args: ServeArgs) -> anyhow::Result<()
     listener
         .set_nonblocking(true)
         .context("make the listening socket non-blocking")?;
+    let database = &database.with_room_for_workers(worker_count(database, &args));
     let store = open_store(database)?;
     announce_first_client(store.as_ref())?;
     let signing_key = store.signing_key().context("read the token signing key")?;
@@ -35,6 +36,16 @@ pub(crate) fn run(database: &Database<'_>, args: ServeArgs) -> anyhow::Result<()
 /// How many workers a node on PostgreSQL runs unless told otherwise: each
 /// holds a connection of the node's twelve while it runs a batch.
 const POSTGRES_WORKERS: u16 = 4;
+
+/// How many workers run queued requests: `--workers`, else one on SQLite
+/// (its single writer runs every batch anyway) and [`POSTGRES_WORKERS`].
+fn worker_count(database: &Database<'_>, args: &ServeArgs) -> usize {
+    let default = match database {
+        Database::Embedded(_) => 1,
+        Database::Postgres(..) => POSTGRES_WORKERS,
+    };
+    usize::from(args.workers.unwrap_or(default))
+}
 
 /// Serves HTTP until a shutdown signal.
 async fn serve(
@@ -50,10 +61,7 @@ async fn serve(
         },
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
         housekeeping: housekeeping_settings(&args),
-        workers: usize::from(args.workers.unwrap_or(match database {
-            Database::Embedded(_) => 1,
-            Database::Postgres(..) => POSTGRES_WORKERS,
-        })),
+        workers: worker_count(database, &args),
         ..EngineSettings::default()
     };
     let test_clock = args.test_clock.then(|| Arc::new(TestClock::default()));

@@ -110,8 +110,9 @@ def create_log(server: ConfabServer) -> None:
     )
 
 
-def queue_row(server: ConfabServer, row_id: str, include_results: bool) -> str:
-    """Queues a Create of a Log row with an e-mail callback; its RequestID."""
+def queue_row(server: ConfabServer, row_id: str, include_results: bool, key: str = "Log") -> str:
+    """Queues a Create of a row of the data extension `key` (XML-escaped
+    already; `Log` by default) with an e-mail callback; its RequestID."""
     response = soap(
         server,
         "Create",
@@ -122,7 +123,7 @@ def queue_row(server: ConfabServer, row_id: str, include_results: bool) -> str:
         "<RespondWhen>OnCallComplete</RespondWhen>"
         f"<IncludeResults>{str(include_results).lower()}</IncludeResults>"
         "</SendResponseTo></Options>"
-        '<Objects xsi:type="DataExtensionObject"><CustomerKey>Log</CustomerKey>'
+        f'<Objects xsi:type="DataExtensionObject"><CustomerKey>{key}</CustomerKey>'
         f"<Properties><Property><Name>Id</Name><Value>{row_id}</Value></Property>"
         "</Properties></Objects></CreateRequest>",
     )
@@ -325,26 +326,6 @@ def test_a_relay_whose_certificate_is_not_trusted_gets_nothing(
         server.stop()
 
 
-def queue_row_in(server: ConfabServer, key: str) -> str:
-    """Queues a Create of a row of the data extension `key` (XML-escaped
-    already) with an e-mail callback; its RequestID."""
-    response = soap(
-        server,
-        "Create",
-        f'<CreateRequest xmlns="{PARTNER_NS}"><Options>'
-        "<RequestType>Asynchronous</RequestType>"
-        "<SendResponseTo><ResponseType>email</ResponseType>"
-        f"<ResponseAddress>{RECIPIENT}</ResponseAddress>"
-        "<RespondWhen>OnCallComplete</RespondWhen>"
-        "</SendResponseTo></Options>"
-        f'<Objects xsi:type="DataExtensionObject"><CustomerKey>{key}</CustomerKey>'
-        "<Properties><Property><Name>Id</Name><Value>1</Value></Property>"
-        "</Properties></Objects></CreateRequest>",
-    )
-    assert child_text(response, "OverallStatus") == "OK", etree.tostring(response)
-    return child_text(response, "RequestID")
-
-
 @pytest.mark.parametrize(
     "key",
     [
@@ -363,7 +344,7 @@ def test_an_email_callback_verifies_whatever_its_text_holds(mailing_confab, smtp
     # The request fails with "data extension {key} does not exist", so the
     # client's key is in the signed StatusMessage line.
     _, inbox = smtp_relay
-    request_id = queue_row_in(mailing_confab, key)
+    request_id = queue_row(mailing_confab, "1", include_results=False, key=key)
     envelope = poll(lambda: inbox.envelopes[0] if inbox.envelopes else None, "the e-mail")
     message = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert request_id in message["Subject"]

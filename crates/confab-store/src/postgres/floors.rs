@@ -740,20 +740,32 @@ mod tests {
         assert_eq!(ready.floor(MEDIUM, ACCOUNT), Some(NOW - 5_000));
     }
 
-    #[test]
-    fn a_note_another_worker_applied_during_a_scan_outlives_the_scan_finding_nothing() {
+    /// Floors whose account was claimed up to a minute before [`NOW`],
+    /// and a scan of it begun after that.
+    fn floors_mid_scan() -> (Floors, ScanStart) {
         let floors = floors_knowing_one_account();
-        // Worker 1 reads the account's floor and starts its scan; a commit
-        // it does not see posts its note; worker 2 applies the note (to
-        // choose its next account); then worker 1 records that its scan
-        // found nothing.
         let start = scan(&floors);
         floors
             .ready_queue()
             .claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW, start);
-        let scan = floors.ready_queue().start_scan(MEDIUM, ACCOUNT);
-        floors.post([ready_note(MEDIUM, NOW - 5_000)]);
+        let started = scan(&floors);
+        (floors, started)
+    }
+
+    /// A commit posts the note of work since `since_ms`, and another
+    /// worker applies it (choosing its next account).
+    fn note_applied_by_another_worker(floors: &Floors, since_ms: i64) {
+        floors.post([ready_note(MEDIUM, since_ms)]);
         drop(floors.ready_queue_with_notes());
+    }
+
+    #[test]
+    fn a_note_another_worker_applied_during_a_scan_outlives_the_scan_finding_nothing() {
+        // Worker 1 reads the account's floor and starts its scan; a commit
+        // it does not see posts its note; worker 2 applies the note; then
+        // worker 1 records that its scan found nothing.
+        let (floors, scan) = floors_mid_scan();
+        note_applied_by_another_worker(&floors, NOW - 5_000);
         floors.ready_queue().dry(MEDIUM, ACCOUNT, None, NOW, scan);
         let ready = floors.ready_queue_with_notes();
         assert_eq!(ready.next_account(MEDIUM, None, NOW), Some(ACCOUNT));
@@ -763,14 +775,8 @@ mod tests {
 
     #[test]
     fn a_note_another_worker_applied_during_a_claim_keeps_the_floor_below_it() {
-        let floors = floors_knowing_one_account();
-        let start = scan(&floors);
-        floors
-            .ready_queue()
-            .claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW, start);
-        let scan = floors.ready_queue().start_scan(MEDIUM, ACCOUNT);
-        floors.post([ready_note(MEDIUM, NOW - 5_000)]);
-        drop(floors.ready_queue_with_notes());
+        let (floors, scan) = floors_mid_scan();
+        note_applied_by_another_worker(&floors, NOW - 5_000);
         floors
             .ready_queue()
             .claimed(MEDIUM, ACCOUNT, NOW - 2_000, NOW, scan);
@@ -783,15 +789,9 @@ mod tests {
 
     #[test]
     fn a_scan_that_overlapped_more_notes_than_are_remembered_leaves_the_floor() {
-        let floors = floors_knowing_one_account();
-        let start = scan(&floors);
-        floors
-            .ready_queue()
-            .claimed(MEDIUM, ACCOUNT, NOW - 60_000, NOW, start);
-        let scan = floors.ready_queue().start_scan(MEDIUM, ACCOUNT);
+        let (floors, scan) = floors_mid_scan();
         for back in 0..=NOTE_HISTORY as i64 {
-            floors.post([ready_note(MEDIUM, NOW - 10_000 + back)]);
-            drop(floors.ready_queue_with_notes());
+            note_applied_by_another_worker(&floors, NOW - 10_000 + back);
         }
         floors
             .ready_queue()

@@ -56,6 +56,14 @@ async fn setup() -> (Server, Receiver, Client) {
     setup_with(&[]).await
 }
 
+/// The two conversation-level entries, to the receiver's paths `complete`
+/// (`OnConversationComplete`) and `conv-error` (`OnConversationError`).
+fn conversation_entries(receiver: &Receiver) -> String {
+    let complete = send_to(&receiver.url("complete"), "OnConversationComplete", &[]);
+    let error = send_to(&receiver.url("conv-error"), "OnConversationError", &[]);
+    complete + &error
+}
+
 /// One `SendResponseTo` entry; `include` lists `IncludeResults`,
 /// `IncludeObjects`, `OnlyIncludeBase` to set.
 fn send_to(address: &str, when: &str, include: &[&str]) -> String {
@@ -242,11 +250,7 @@ async fn every_send_response_to_entry_is_honoured() {
 async fn a_conversation_posts_once_when_it_completes() {
     let (_server, receiver, client) = setup().await;
     let conversation = unique("conv");
-    let entries = [
-        send_to(&receiver.url("complete"), "OnConversationComplete", &[]),
-        send_to(&receiver.url("conv-error"), "OnConversationError", &[]),
-    ]
-    .concat();
+    let entries = conversation_entries(&receiver);
     let mut request_ids = Vec::new();
     for sequence in 1..=3 {
         let mut options = part(&conversation, sequence, 3).raw(&entries);
@@ -670,11 +674,7 @@ const FIVE_MINUTES: i64 = 5 * 60;
 async fn a_conversation_that_times_out_posts_its_conversation_callbacks_once() {
     let (server, receiver, client) = setup_with_test_clock().await;
     let conversation = unique("conv");
-    let entries = [
-        send_to(&receiver.url("conv-error"), "OnConversationError", &[]),
-        send_to(&receiver.url("complete"), "OnConversationComplete", &[]),
-    ]
-    .concat();
+    let entries = conversation_entries(&receiver);
     let first = part(&conversation, 1, 2).raw(&entries);
     let request_id = client.send_queued("Create", &first, &log_row("1")).await;
 

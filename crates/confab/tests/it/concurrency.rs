@@ -27,6 +27,23 @@ async fn setup() -> (Server, Client) {
     (server, client)
 }
 
+/// The `Options` that make a call an upsert (insert what is missing,
+/// update what is there).
+const UPSERT: &str = "<SaveOptions><SaveOption><PropertyName>*</PropertyName>\
+                      <SaveAction>UpdateAdd</SaveAction></SaveOption></SaveOptions>";
+
+/// The columns of the shared data extension's one row that are not `set`
+/// (all of them when there is not exactly one row).
+async fn columns_not_set(client: &Client) -> Vec<String> {
+    let rows = client.rows(SHARED, &COLUMNS).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    COLUMNS
+        .iter()
+        .filter(|column| rows[0].get(**column).map(String::as_str) != Some("set"))
+        .map(|column| (*column).to_owned())
+        .collect()
+}
+
 /// Queues one request per object, all due a moment from now, waits until
 /// every one of them has settled, and returns the `StatusMessage`s of those
 /// that did not succeed.
@@ -73,35 +90,21 @@ async fn updates_of_one_row_by_several_workers_are_all_kept() {
     let failed = run_together(&client, "Update", "", &updates).await;
     assert!(failed.is_empty(), "updates failed: {failed:?}");
 
-    let rows = client.rows(SHARED, &COLUMNS).await;
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let lost: Vec<&str> = COLUMNS
-        .iter()
-        .copied()
-        .filter(|column| rows[0].get(*column).map(String::as_str) != Some("set"))
-        .collect();
-    assert!(lost.is_empty(), "updates lost: {lost:?} in {:?}", rows[0]);
+    let lost = columns_not_set(&client).await;
+    assert!(lost.is_empty(), "updates lost: {lost:?}");
 }
 
 #[tokio::test]
 async fn upserts_of_one_new_row_by_several_workers_all_succeed() {
     let (_server, client) = setup().await;
-    let upsert = "<SaveOptions><SaveOption><PropertyName>*</PropertyName>\
-                  <SaveAction>UpdateAdd</SaveAction></SaveOption></SaveOptions>";
     let upserts: Vec<String> = COLUMNS
         .iter()
         .map(|column| row(SHARED, &[("Id", "new"), (column, "set")]))
         .collect();
-    let failed = run_together(&client, "Create", upsert, &upserts).await;
+    let failed = run_together(&client, "Create", UPSERT, &upserts).await;
     assert!(failed.is_empty(), "upserts failed: {failed:?}");
-    let rows = client.rows(SHARED, &COLUMNS).await;
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let lost: Vec<&str> = COLUMNS
-        .iter()
-        .copied()
-        .filter(|column| rows[0].get(*column).map(String::as_str) != Some("set"))
-        .collect();
-    assert!(lost.is_empty(), "upserts lost: {lost:?} in {:?}", rows[0]);
+    let lost = columns_not_set(&client).await;
+    assert!(lost.is_empty(), "upserts lost: {lost:?}");
 }
 
 #[tokio::test]
@@ -109,13 +112,11 @@ async fn upserting_updates_of_one_new_subscriber_by_several_workers_all_succeed(
     let (_server, client) = setup().await;
     // Update with UpdateAdd: each worker that finds no subscriber inserts
     // one, and all but the first must then update it instead.
-    let upsert = "<SaveOptions><SaveOption><PropertyName>*</PropertyName>\
-                  <SaveAction>UpdateAdd</SaveAction></SaveOption></SaveOptions>";
     let subscriber = "<Objects xsi:type=\"Subscriber\">\
                       <EmailAddress>new@example.test</EmailAddress>\
                       <SubscriberKey>new</SubscriberKey></Objects>"
         .to_owned();
     let upserts = vec![subscriber; COLUMNS.len()];
-    let failed = run_together(&client, "Update", upsert, &upserts).await;
+    let failed = run_together(&client, "Update", UPSERT, &upserts).await;
     assert!(failed.is_empty(), "upserts failed: {failed:?}");
 }
